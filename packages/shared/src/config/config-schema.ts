@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+const int = (min: number) => z.coerce.number().int().min(min);
+
+/**
+ * Every environment variable the API and the worker read, with its default.
+ * The README's configuration table and the k8s ConfigMap list exactly these.
+ */
+export const configSchema = z.object({
+  PORT: int(0).max(65535).default(3000),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://postgres@127.0.0.1:5432/coupons'),
+  /** Prefix of every Redis key (and of the BullMQ queue): lets several deployments or test runs share one Redis. */
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ or - (1-64)').default('coupons'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  /** Per coupon: admitted-but-undecided tickets above this are answered 503 OVERLOADED. */
+  ADMISSION_MAX_BACKLOG: int(1).default(100_000),
+  /** Seconds a client is told to wait (Retry-After) on 503. */
+  RETRY_AFTER_SECONDS: int(1).default(2),
+  /** How long a final ticket stays pollable. */
+  TICKET_TTL_SECONDS: int(60).default(86_400),
+  /** Largest accepted request body; bigger ones get 413. */
+  BODY_LIMIT_BYTES: int(64).default(4096),
+
+  /** BullMQ jobs one worker process holds at once (most of them only wait for their coupon's batch). */
+  WORKER_CONCURRENCY: int(1).default(64),
+  /** Tickets decided in one Postgres transaction. */
+  BATCH_SIZE: int(1).max(10_000).default(500),
+  /** Coupon lock lease; renewed every third of it while held. Must exceed the longest batch. */
+  LOCK_LEASE_MS: int(500).default(10_000),
+  /** Postgres statement timeout for the worker: a batch statement can never outlive the lease. */
+  DB_STATEMENT_TIMEOUT_MS: int(100).default(5_000),
+  /** How often the reconciler looks for admitted tickets without a job. */
+  RECONCILE_INTERVAL_MS: int(100).default(5_000),
+  /** A ticket younger than this is not reconciled (its API may still be enqueueing it). */
+  RECONCILE_GRACE_MS: int(0).default(5_000),
+  /** BullMQ stalled-job check: how soon a dead worker's jobs are handed out again. */
+  STALLED_INTERVAL_MS: int(500).default(5_000),
+  /** Graceful shutdown deadline before the process exits anyway. */
+  SHUTDOWN_TIMEOUT_MS: int(100).default(15_000),
+
+  /** Fault injection for tests and `pnpm chaos`: the worker waits this long between deciding a batch and writing it. */
+  FAULT_DELAY_BEFORE_COMMIT_MS: int(0).default(0),
+});
+
+export type Config = Readonly<z.infer<typeof configSchema>>;

@@ -1,0 +1,2 @@
+export { configSchema, type Config } from './config-schema.ts';
+export { ConfigError, loadConfig } from './load-config.ts';

@@ -1,0 +1,27 @@
+import { configSchema, type Config } from './config-schema.ts';
+
+/** A misconfiguration, described in one line that names the variable and how to fix it. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Parses the environment once. Unset or empty variables take their defaults;
+ * a bad value throws a ConfigError naming the variable, the value and the expectation.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const known = Object.keys(configSchema.shape);
+  const input = Object.fromEntries(
+    known.filter((name) => env[name] !== undefined && env[name] !== '').map((name) => [name, env[name]]),
+  );
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0]);
+    throw new ConfigError(
+      `Invalid configuration: ${name}=${JSON.stringify(input[name])} (${issue.message}). ` +
+        `Fix or unset ${name} (see the Configuration table in README.md).`,
+    );
+  }
+  return Object.freeze(parsed.data);
+}

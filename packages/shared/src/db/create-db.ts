@@ -1,0 +1,29 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './database.ts';
+
+// bigint (int8) as string is pg's default; counts we select are cast to int in SQL instead.
+
+export interface CreateDbOptions {
+  /** Largest pool size; the worker needs few connections, the API more. */
+  maxConnections?: number;
+  /** Server-side statement_timeout in ms (0 = none). */
+  statementTimeoutMs?: number;
+  /** Name shown in pg_stat_activity. */
+  applicationName?: string;
+}
+
+/** A Kysely instance over a pg pool. Call `destroy()` to close it. */
+export function createDb(databaseUrl: string, options: CreateDbOptions = {}): Kysely<Database> {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: options.maxConnections ?? 10,
+    connectionTimeoutMillis: 3_000,
+    statement_timeout: options.statementTimeoutMs || undefined,
+    application_name: options.applicationName ?? 'coupons',
+  });
+  // An idle client losing its connection (Postgres restart) must not crash the process;
+  // the next query gets a fresh connection or a clear error.
+  pool.on('error', () => {});
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}

@@ -1,0 +1,37 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/** Postgres is the source of truth: what is here was issued, whatever Redis says. */
+export interface Database {
+  coupon: CouponTable;
+  coupon_wallet: CouponWalletTable;
+}
+
+export interface CouponTable {
+  id: string;
+  code: string;
+  name: string;
+  discount_amount: number;
+  total_quantity: number;
+  /** CHECK (issued_quantity BETWEEN 0 AND total_quantity): never over, even if every lock fails. */
+  issued_quantity: Generated<number>;
+  /**
+   * Highest coupon-lock fencing token that has written. A batch writes only with a token
+   * at least this high, so a worker whose lease expired under it cannot write.
+   * bigint comes back from pg as a string.
+   */
+  lock_fence: ColumnType<string, string | number | undefined, string | number>;
+  starts_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  ends_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+}
+
+export interface CouponWalletTable {
+  /** Equal to the id of the ticket that won it, which makes a replayed batch recognisable. */
+  id: string;
+  coupon_id: string;
+  user_id: string;
+  issued_at: ColumnType<Date, Date | string | undefined, never>;
+}
+
+export type CouponRow = Selectable<CouponTable>;
+export type NewCoupon = Insertable<CouponTable>;

@@ -1,0 +1,7 @@
+export type { Database, CouponRow, NewCoupon, CouponTable, CouponWalletTable } from './database.ts';
+export { createDb, type CreateDbOptions } from './create-db.ts';
+export { ensureDatabase, dropDatabase } from './ensure-database.ts';
+export { migrateToLatest, prepareDatabase } from './migrate.ts';
+export { seedCoupons, SEED_COUPONS } from './seed-coupons.ts';
+export { listCoupons, findCouponByCode } from './repositories/coupons.ts';
+export { walletOfUser, walletsOfCoupon, type WalletEntry } from './repositories/wallets.ts';

@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import type { Redis, Result } from 'ioredis';
+
+/**
+ * The Lua scripts, one file each (`name-<number of keys>.lua`, header documents KEYS/ARGV/return),
+ * registered once per connection with `defineCommand` so ioredis sends EVALSHA.
+ */
+const SCRIPTS = {
+  admitIssueRequest: 'admit-4.lua',
+  readDecisionBatch: 'read-batch-1.lua',
+  resolveDecisionBatch: 'resolve-batch-2.lua',
+  acquireCouponLock: 'acquire-lock-2.lua',
+  renewCouponLock: 'renew-lock-1.lua',
+  releaseCouponLock: 'release-lock-1.lua',
+  raiseFenceFloor: 'raise-fence-1.lua',
+} as const;
+
+type ScriptName = keyof typeof SCRIPTS;
+
+function numberOfKeys(file: string): number {
+  return Number(/-(\d+)\.lua$/.exec(file)![1]);
+}
+
+const sources = new Map<ScriptName, string>(
+  Object.entries(SCRIPTS).map(([name, file]) => [
+    name as ScriptName,
+    readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8'),
+  ]),
+);
+
+/** Adds the coupon commands to a connection (idempotent). */
+export function registerCommands<R extends Redis>(redis: R): R & CouponCommands {
+  for (const [name, file] of Object.entries(SCRIPTS) as [ScriptName, string][]) {
+    if (typeof (redis as unknown as Record<string, unknown>)[name] === 'function') continue;
+    redis.defineCommand(name, { numberOfKeys: numberOfKeys(file), lua: sources.get(name)! });
+  }
+  return redis as R & CouponCommands;
+}
+
+type Arg = string | number;
+
+/** Typed signatures of the registered scripts (see each .lua header). */
+export interface CouponCommands {
+  admitIssueRequest(
+    users: string, pending: string, seq: string, meta: string,
+    userId: string, ticketId: string, couponCode: string, nowMs: number, maxBacklog: number, ticketPrefix: string,
+  ): Promise<[number, string, string, number, number]>;
+  readDecisionBatch(pending: string, batchSize: number, ticketPrefix: string): Promise<string[]>;
+  resolveDecisionBatch(
+    pending: string, meta: string,
+    ticketPrefix: string, ttlSeconds: number, issued: number, total: number, ...outcomes: Arg[]
+  ): Promise<number>;
+  acquireCouponLock(lock: string, fence: string, token: string, leaseMs: number): Promise<number>;
+  renewCouponLock(lock: string, token: string, leaseMs: number): Promise<number>;
+  releaseCouponLock(lock: string, token: string): Promise<number>;
+  raiseFenceFloor(fence: string, floor: number | string): Promise<number>;
+}
+
+export type CouponRedis = Redis & CouponCommands;
+export type { Result };

@@ -1,0 +1,53 @@
+/**
+ * Every Redis key name, built here and nowhere else.
+ *
+ * A coupon's keys share the hash tag `{CODE}`, so on a Redis Cluster they live in one slot and
+ * one Lua script may touch all of them. Ticket hashes carry the same tag; the small
+ * ticket → coupon index (for GET /v1/tickets/{id}) is the only key outside it.
+ */
+export interface CouponKeys {
+  /** hash userId → ticketId: one ticket per (coupon, user). Fast-path state. */
+  users: string;
+  /** zset ticketId → arrival sequence: admitted, not yet decided. The order of decisions. */
+  pending: string;
+  /** counter: the last arrival sequence handed out. */
+  seq: string;
+  /** hash total, issued, soldOut: mirrors Postgres. Fast-path state, rebuilt when missing. */
+  meta: string;
+  /** the coupon lock: value is the holder's random token, with a lease (PX). */
+  lock: string;
+  /** counter: fencing token, incremented on every lock grant. */
+  fence: string;
+  /** prefix of the ticket hashes: `${ticketPrefix}${ticketId}`. */
+  ticketPrefix: string;
+}
+
+export function couponKeys(prefix: string, couponCode: string): CouponKeys {
+  const base = `${prefix}:{${couponCode}}`;
+  return {
+    users: `${base}:users`,
+    pending: `${base}:pending`,
+    seq: `${base}:seq`,
+    meta: `${base}:meta`,
+    lock: `${base}:lock`,
+    fence: `${base}:fence`,
+    ticketPrefix: `${base}:ticket:`,
+  };
+}
+
+export function ticketKey(prefix: string, couponCode: string, ticketId: string): string {
+  return `${couponKeys(prefix, couponCode).ticketPrefix}${ticketId}`;
+}
+
+/** ticketId → coupon code, so a ticket can be found from its id alone. */
+export function ticketIndexKey(prefix: string, ticketId: string): string {
+  return `${prefix}:ticket-coupon:${ticketId}`;
+}
+
+/** BullMQ's key prefix. The hash tag keeps the whole queue in one Redis Cluster slot, as BullMQ requires. */
+export function queuePrefix(prefix: string): string {
+  return `{${prefix}-queue}`;
+}
+
+/** The one queue every issue request goes through. */
+export const ISSUE_QUEUE_NAME = 'issue-requests';

@@ -1,0 +1,47 @@
+--[[
+  Records the outcome of a batch that Postgres has committed: tickets become final, leave
+  the pending set, and the coupon's fast-path mirror advances. Idempotent: replaying the
+  same outcomes (a worker that dies after the commit) changes nothing.
+
+  Input:
+    KEYS[1] pending  zset
+    KEYS[2] meta     hash total, issued, soldOut
+
+    ARGV[1] ticket key prefix
+    ARGV[2] ticket TTL, seconds
+    ARGV[3] issued quantity after the commit (from Postgres)
+    ARGV[4] total quantity
+    ARGV[5..] groups of 4: ticketId, status, reason ('' if none), walletId|issuedAt ('' if none)
+
+  Output: number of tickets that became final now.
+]]
+local pendingKey, metaKey = KEYS[1], KEYS[2]
+local ticketPrefix, ttl = ARGV[1], tonumber(ARGV[2])
+local issued, total = tonumber(ARGV[3]), tonumber(ARGV[4])
+
+local resolved = 0
+for i = 5, #ARGV, 4 do
+  local ticketId, status, reason, wallet = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local key = ticketPrefix .. ticketId
+  redis.call('ZREM', pendingKey, ticketId)
+  if redis.call('HGET', key, 'status') ~= status then
+    redis.call('HSET', key, 'status', status)
+    if reason ~= '' then redis.call('HSET', key, 'reason', reason) end
+    if wallet ~= '' then
+      local bar = string.find(wallet, '|', 1, true)
+      redis.call('HSET', key, 'walletId', string.sub(wallet, 1, bar - 1), 'issuedAt', string.sub(wallet, bar + 1))
+    end
+    resolved = resolved + 1
+  end
+  redis.call('EXPIRE', key, ttl)
+end
+
+-- Issued only grows; a late replay must not move the mirror back.
+local known = tonumber(redis.call('HGET', metaKey, 'issued') or '-1')
+if issued > known then
+  redis.call('HSET', metaKey, 'issued', issued, 'total', total)
+end
+if issued >= total then
+  redis.call('HSET', metaKey, 'soldOut', '1')
+end
+return resolved

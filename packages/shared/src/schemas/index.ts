@@ -1,0 +1,10 @@
+export { z } from './zod.ts';
+export { userIdHeaderSchema, couponCodeSchema, ticketIdSchema, issueRequestBodySchema } from './params.ts';
+export {
+  ticketAcceptedSchema,
+  ticketSchema,
+  couponSchema,
+  walletEntrySchema,
+  problemSchema,
+  healthSchema,
+} from './responses.ts';
