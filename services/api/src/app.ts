@@ -1,0 +1,73 @@
+import express, { type Express, type RequestHandler } from 'express';
+import type { Queue } from 'bullmq';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Config } from '@coupons/shared/config';
+import type { Database } from '@coupons/shared/db';
+import type { IssueJobData } from '@coupons/shared/queue';
+import type { CouponRedis } from '@coupons/shared/redis';
+import { CouponCatalog } from './coupons/coupon-catalog.ts';
+import { notFoundHandler, problemMiddleware } from './errors/problem-middleware.ts';
+import { createApiMetrics, type ApiMetrics } from './metrics/metrics.ts';
+import { readQueueDepths } from './metrics/queue-depth.ts';
+import { couponsRouter } from './routes/coupons.ts';
+import { docsRouter } from './routes/docs.ts';
+import { healthRouter, type Readiness } from './routes/health.ts';
+import { issueRequestsRouter } from './routes/issue-requests.ts';
+import { meRouter } from './routes/me.ts';
+import { metricsRouter } from './routes/metrics.ts';
+import { ticketsRouter } from './routes/tickets.ts';
+
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  redis: CouponRedis;
+  queue: Queue<IssueJobData>;
+  db: Kysely<Database>;
+}
+
+export interface ApiApp {
+  app: Express;
+  readiness: Readiness;
+  catalog: CouponCatalog;
+  metrics: ApiMetrics;
+}
+
+function countRequests(metrics: ApiMetrics): RequestHandler {
+  return (req, res, next) => {
+    const stop = metrics.httpDuration.startTimer();
+    res.on('finish', () => {
+      const route = req.route ? `${req.baseUrl}${req.route.path}` : 'unmatched';
+      stop({ route });
+      metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  };
+}
+
+/** Builds the API (no listening): dependencies come in, so tests build it against throwaway databases. */
+export async function createApp(deps: AppDeps): Promise<ApiApp> {
+  const { config, log, redis, queue, db } = deps;
+  const catalog = new CouponCatalog(db, log);
+  await catalog.start();
+  const metrics = createApiMetrics(() => readQueueDepths(redis, config.REDIS_PREFIX, catalog.codes()));
+  const readiness: Readiness = { accepting: true };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(countRequests(metrics));
+  app.use(express.json({ limit: config.BODY_LIMIT_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
+
+  app.use(healthRouter(redis, db, readiness));
+  app.use(metricsRouter(metrics));
+  app.use(docsRouter());
+  app.use(issueRequestsRouter({ config, redis, queue, catalog, metrics }));
+  app.use(ticketsRouter(redis, config.REDIS_PREFIX));
+  app.use(couponsRouter(db));
+  app.use(meRouter(db));
+
+  app.use(notFoundHandler());
+  app.use(problemMiddleware(log, config.RETRY_AFTER_SECONDS));
+  return { app, readiness, catalog, metrics };
+}

@@ -1,0 +1,77 @@
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import { HttpError, unavailable } from './http-error.ts';
+import { dependencyDown } from './dependency-failure.ts';
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** Writes an RFC 9457 problem document. */
+export function sendProblem(res: Response, error: HttpError): void {
+  res
+    .status(error.status)
+    .set(error.headers)
+    .type('application/problem+json')
+    .send(
+      JSON.stringify({
+        type: `https://coupons.example/problems/${error.code.toLowerCase().replaceAll('_', '-')}`,
+        title: TITLES[error.status] ?? 'Error',
+        status: error.status,
+        detail: error.detail,
+        code: error.code,
+      }),
+    );
+}
+
+/** Maps what express's body parser throws to the client's fault it really is. */
+function bodyParserProblem(error: { type?: string; status?: number; limit?: number }): HttpError | undefined {
+  switch (error.type) {
+    case 'entity.parse.failed':
+      return new HttpError(400, 'MALFORMED_JSON', 'The request body is not valid JSON.');
+    case 'entity.too.large':
+      return new HttpError(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${error.limit} bytes.`);
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new HttpError(415, 'UNSUPPORTED_ENCODING', 'The request body encoding is not supported.');
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new HttpError(400, 'BAD_REQUEST_BODY', 'The request body could not be read.');
+    default:
+      return error.status && error.status >= 400 && error.status < 500
+        ? new HttpError(error.status, 'BAD_REQUEST', 'The request could not be processed.')
+        : undefined;
+  }
+}
+
+export function notFoundHandler(): RequestHandler {
+  return (req, _res, next) => next(new HttpError(404, 'ROUTE_NOT_FOUND', `No route for ${req.method} ${req.path}.`));
+}
+
+/** The one error middleware: known errors as problems, dependency outages as 503, anything else a logged 500. */
+export function problemMiddleware(log: Logger, retryAfterSeconds: number): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    let problem: HttpError | undefined = error instanceof HttpError ? error : bodyParserProblem(error);
+    if (!problem) {
+      const dependency = dependencyDown(error);
+      if (dependency) {
+        log.warn({ err: error, dependency, route: req.path }, 'dependency unavailable');
+        problem = unavailable(retryAfterSeconds, dependency);
+      }
+    }
+    if (!problem) {
+      log.error({ err: error, method: req.method, path: req.path }, 'unhandled error');
+      problem = new HttpError(500, 'INTERNAL', 'Something went wrong on our side.');
+    }
+    if (res.headersSent) return res.end();
+    sendProblem(res, problem);
+  };
+}

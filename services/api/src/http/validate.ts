@@ -1,0 +1,11 @@
+import type { ZodType } from 'zod';
+import { HttpError } from '../errors/http-error.ts';
+
+/** Parses a value with a zod schema or answers 400 with the given code and the first issue. */
+export function parseOr400<T>(schema: ZodType<T>, value: unknown, code: string, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.length ? ` (${issue.path.join('.')})` : '';
+  throw new HttpError(400, code, `Invalid ${what}${where}: ${issue?.message ?? 'invalid'}.`);
+}

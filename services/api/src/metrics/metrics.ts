@@ -1,0 +1,51 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface ApiMetrics {
+  registry: Registry;
+  httpRequests: Counter<'method' | 'route' | 'status'>;
+  httpDuration: Histogram<'route'>;
+  admissions: Counter<'coupon' | 'outcome'>;
+  queueDepth: Gauge<'coupon'>;
+}
+
+/**
+ * The API's Prometheus metrics. `readQueueDepth` is called at scrape time, so the gauge is
+ * the backlog (admitted, undecided tickets) per coupon when Prometheus asks.
+ */
+export function createApiMetrics(readQueueDepth: () => Promise<Record<string, number>>): ApiMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests by route and status.',
+      labelNames: ['method', 'route', 'status'],
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request latency by route.',
+      labelNames: ['route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    admissions: new Counter({
+      name: 'coupon_admissions_total',
+      help: 'Issue requests by coupon and admission outcome (admitted, existing, sold_out, overloaded, not_open).',
+      labelNames: ['coupon', 'outcome'],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'coupon_queue_depth',
+      help: 'Admitted tickets not yet decided, per coupon.',
+      labelNames: ['coupon'],
+      registers: [registry],
+      async collect() {
+        const depths = await readQueueDepth().catch(() => ({}) as Record<string, number>);
+        this.reset();
+        for (const [coupon, depth] of Object.entries(depths)) this.set({ coupon }, depth);
+      },
+    }),
+  };
+}

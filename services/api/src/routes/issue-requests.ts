@@ -1,0 +1,28 @@
+import { Router } from 'express';
+import { couponCodeSchema, issueRequestBodySchema } from '@coupons/shared/schemas';
+import { requireUserId } from '../http/identity.ts';
+import { parseOr400 } from '../http/validate.ts';
+import { admitIssueRequest, type AdmissionDeps } from '../admission/admit-issue-request.ts';
+
+export function issueRequestsRouter(deps: AdmissionDeps): Router {
+  const router = Router();
+  router.post('/v1/coupons/:code/issue-requests', async (req, res) => {
+    const userId = requireUserId(req);
+    const code = parseOr400(couponCodeSchema, req.params.code, 'INVALID_COUPON_CODE', 'coupon code');
+    if (req.body !== undefined) parseOr400(issueRequestBodySchema, req.body, 'INVALID_BODY', 'request body');
+
+    const admitted = await admitIssueRequest(deps, code, userId);
+    const pollUrl = `/v1/tickets/${admitted.ticketId}`;
+    res
+      .status(admitted.created ? 202 : 200)
+      .location(pollUrl)
+      .json({
+        ticketId: admitted.ticketId,
+        couponCode: admitted.couponCode,
+        status: admitted.status,
+        ...(admitted.position !== undefined && { position: admitted.position }),
+        pollUrl,
+      });
+  });
+  return router;
+}
