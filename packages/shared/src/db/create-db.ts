@@ -9,6 +9,8 @@ export interface CreateDbOptions {
   maxConnections?: number;
   /** Server-side statement_timeout in ms (0 = none). */
   statementTimeoutMs?: number;
+  /** Server-side idle_in_transaction_session_timeout in ms (0 = none). */
+  idleInTransactionTimeoutMs?: number;
   /** Name shown in pg_stat_activity. */
   applicationName?: string;
 }
@@ -20,6 +22,7 @@ export function createDb(databaseUrl: string, options: CreateDbOptions = {}): Ky
     max: options.maxConnections ?? 10,
     connectionTimeoutMillis: 3_000,
     statement_timeout: options.statementTimeoutMs || undefined,
+    idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs || undefined,
     application_name: options.applicationName ?? 'coupons',
   });
   // An idle client losing its connection (Postgres restart) must not crash the process;

@@ -13,6 +13,7 @@ const SCRIPTS = {
   renewCouponLock: 'renew-lock-1.lua',
   releaseCouponLock: 'release-lock-1.lua',
   raiseFenceFloor: 'raise-fence-1.lua',
+  restorePendingTicket: 'restore-pending-2.lua',
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
@@ -54,6 +55,7 @@ export interface CouponCommands {
   renewCouponLock(lock: string, token: string, leaseMs: number): Promise<number>;
   releaseCouponLock(lock: string, token: string): Promise<number>;
   raiseFenceFloor(fence: string, floor: number | string): Promise<number>;
+  restorePendingTicket(pending: string, ticket: string, ticketId: string): Promise<number>;
 }
 
 export type CouponRedis = Redis & CouponCommands;

@@ -1,0 +1,58 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { couponKeys } from '@coupons/shared/redis';
+import { withCouponLock } from '../lock/coupon-lock.ts';
+import type { WorkerDeps } from '../worker-deps.ts';
+import { drainCoupon } from './drain-coupon.ts';
+
+/** How long to wait before trying a coupon lock that another worker holds. */
+const LOCK_BUSY_WAIT_MS = 10;
+
+/** A drain attempt: how many tickets it decided, or 'busy' when another worker holds the lock. */
+export type DrainAttempt = number | 'busy';
+
+/**
+ * Coalesces drains per coupon inside one process: however many jobs of a coupon are active
+ * here, at most one drain (one lock attempt) runs at a time and the others wait for it.
+ */
+export class CouponDrainer {
+  private readonly inflight = new Map<string, Promise<DrainAttempt>>();
+  private stopping = false;
+
+  constructor(private readonly deps: WorkerDeps) {}
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  /** Finish the current batches, start no new ones. */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  /**
+   * Makes progress on a coupon: drains it if this worker can take its lock, otherwise waits
+   * briefly while the holder drains.
+   */
+  drainSoon(couponCode: string): Promise<DrainAttempt> {
+    let running = this.inflight.get(couponCode);
+    if (!running) {
+      running = this.drainOnce(couponCode).finally(() => this.inflight.delete(couponCode));
+      this.inflight.set(couponCode, running);
+    }
+    return running;
+  }
+
+  private async drainOnce(couponCode: string): Promise<DrainAttempt> {
+    if (this.stopping) return 0;
+    const { redis, config, log } = this.deps;
+    const keys = couponKeys(config.REDIS_PREFIX, couponCode);
+    const result = await withCouponLock(redis, keys, config.LOCK_LEASE_MS, log, (lease) =>
+      drainCoupon(this.deps, couponCode, keys, lease, () => this.stopping),
+    );
+    if (!result.ran) {
+      await delay(LOCK_BUSY_WAIT_MS);
+      return 'busy';
+    }
+    return result.value;
+  }
+}

@@ -1,0 +1,35 @@
+// One worker replica: `pnpm start:worker`. Start several side by side; SIGTERM stops it gracefully.
+import { loadConfig } from '@coupons/shared/config';
+import { createDb } from '@coupons/shared/db';
+import { registerCommands } from '@coupons/shared/redis';
+import { checkPostgres, connectRedis, onShutdownSignal, runMain } from '@coupons/shared/runtime';
+import { startIssueWorker } from './worker.ts';
+
+await runMain('worker', async (log) => {
+  const config = loadConfig();
+  log.level = config.LOG_LEVEL;
+  const redis = registerCommands(await connectRedis(config.REDIS_URL, { enableAutoPipelining: true, maxRetriesPerRequest: 3 }));
+  const bullConnection = await connectRedis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  for (const connection of [redis, bullConnection]) {
+    connection.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+  }
+  const db = createDb(config.DATABASE_URL, {
+    maxConnections: 4,
+    statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+    // A worker paused inside a transaction must not keep the coupon row locked past its lease.
+    idleInTransactionTimeoutMs: config.LOCK_LEASE_MS,
+    applicationName: 'coupons-worker',
+  });
+  await checkPostgres(db, config.DATABASE_URL);
+
+  const deps = { config, log, redis, db };
+  const issueWorker = await startIssueWorker(deps, bullConnection);
+  log.info({ concurrency: config.WORKER_CONCURRENCY, batchSize: config.BATCH_SIZE, leaseMs: config.LOCK_LEASE_MS }, 'worker started');
+
+  onShutdownSignal(log, config.SHUTDOWN_TIMEOUT_MS, async () => {
+    await issueWorker.close();
+    await Promise.allSettled([redis.quit(), bullConnection.quit()]);
+    await db.destroy();
+    log.info('worker stopped');
+  });
+});
