@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { loadConfig, type Config } from '../config/index.ts';
+import { createDb, dropDatabase, prepareDatabase, type Database } from '../db/index.ts';
+import { queuePrefix, registerCommands, type CouponRedis } from '../redis/index.ts';
+import type { Kysely } from 'kysely';
+
+const BASE_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const BASE_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** An isolated world for one test file: its own database and its own Redis key prefix. */
+export interface TestEnvironment {
+  /** Variables to hand to a spawned API or worker process. */
+  env: Record<string, string>;
+  config: Config;
+  db: Kysely<Database>;
+  redis: CouponRedis;
+  /** Drops the database and deletes this prefix's keys (never anyone else's). */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Creates a fresh database (migrated and seeded) and a unique Redis prefix. Tests never flush
+ * Redis or touch the shared `coupons` database, so they can run beside a live system.
+ */
+export async function createTestEnvironment(overrides: Record<string, string> = {}): Promise<TestEnvironment> {
+  const id = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const databaseUrl = new URL(BASE_DATABASE_URL);
+  databaseUrl.pathname = `/coupons_${id}`;
+  const env: Record<string, string> = {
+    DATABASE_URL: databaseUrl.toString(),
+    REDIS_URL: BASE_REDIS_URL,
+    REDIS_PREFIX: id,
+    LOG_LEVEL: 'warn',
+    ...overrides,
+  };
+  await prepareDatabase(env.DATABASE_URL!);
+  const config = loadConfig(env);
+  const db = createDb(config.DATABASE_URL, { applicationName: 'coupons-test' });
+  const redis = registerCommands(new Redis(config.REDIS_URL, { enableAutoPipelining: true }));
+  return {
+    env,
+    config,
+    db,
+    redis,
+    async cleanup() {
+      await deleteKeys(redis, `${config.REDIS_PREFIX}:*`);
+      await deleteKeys(redis, `${queuePrefix(config.REDIS_PREFIX)}:*`);
+      redis.disconnect();
+      await db.destroy();
+      await dropDatabase(config.DATABASE_URL);
+    },
+  };
+}
+
+async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    if (keys.length) await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
