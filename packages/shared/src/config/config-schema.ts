@@ -42,6 +42,8 @@ export const configSchema = z.object({
 
   /** Fault injection for tests and `pnpm chaos`: the worker waits this long between deciding a batch and writing it. */
   FAULT_DELAY_BEFORE_COMMIT_MS: int(0).default(0),
+  /** Fault injection: the worker waits this long between the Postgres commit and resolving the tickets in Redis. */
+  FAULT_DELAY_AFTER_COMMIT_MS: int(0).default(0),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;

@@ -1,3 +1,4 @@
 export { createTestEnvironment, type TestEnvironment } from './test-environment.ts';
 export { waitFor } from './wait-for.ts';
 export { spawnService, type ServiceProcess } from './spawn-service.ts';
+export { countInversions, isInLine, type AnsweredRequest } from './first-come-inversions.ts';

@@ -25,6 +25,13 @@ function outcomeArgs(batch: RecordedBatch): string[] {
   return args;
 }
 
+/** Fault injection for tests and chaos runs: a pause at a chosen point of the batch, announced in the log. */
+async function injectFault(deps: WorkerDeps, ms: number, where: string, couponCode: string, fence: number): Promise<void> {
+  if (ms <= 0) return;
+  deps.log.warn({ coupon: couponCode, fence, ms }, `fault injection: pausing ${where}`);
+  await delay(ms);
+}
+
 /**
  * Decides a coupon's pending tickets, lowest arrival sequence first, one batch (one Postgres
  * transaction) at a time, while this worker holds the coupon lock. Because every batch takes
@@ -47,10 +54,7 @@ export async function drainCoupon(
   while (!isStopping() && lease.canStartBatch()) {
     const candidates = parseCandidates(await redis.readDecisionBatch(keys.pending, config.BATCH_SIZE, keys.ticketPrefix));
     if (candidates.length === 0) break;
-    if (config.FAULT_DELAY_BEFORE_COMMIT_MS > 0) {
-      log.warn({ coupon: couponCode, fence: lease.fence, ms: config.FAULT_DELAY_BEFORE_COMMIT_MS }, 'fault injection: delaying before commit');
-      await delay(config.FAULT_DELAY_BEFORE_COMMIT_MS);
-    }
+    await injectFault(deps, config.FAULT_DELAY_BEFORE_COMMIT_MS, 'before commit', couponCode, lease.fence);
 
     let batch: RecordedBatch;
     try {
@@ -68,6 +72,7 @@ export async function drainCoupon(
       return decided;
     }
 
+    await injectFault(deps, config.FAULT_DELAY_AFTER_COMMIT_MS, 'after commit', couponCode, lease.fence);
     // Postgres has committed: now, and only now, tickets become final.
     await redis.resolveDecisionBatch(
       keys.pending, keys.meta,
