@@ -1,0 +1,65 @@
+import { afterAll, beforeAll } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { couponKeys, type CouponKeys } from '../src/redis/index.ts';
+import { parseAdmissionReply, type AdmissionResult } from '../src/domain/index.ts';
+import { createTestEnvironment, type TestEnvironment } from '../src/testing/index.ts';
+
+/**
+ * A small seeded pseudo-random generator (mulberry32), so a property test that fails
+ * prints a seed that reproduces it.
+ */
+export function seededRandom(seed: number) {
+  let state = seed >>> 0;
+  const next = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+  return {
+    next,
+    /** An integer in [min, max]. */
+    int: (min: number, max: number): number => min + Math.floor(next() * (max - min + 1)),
+  };
+}
+
+export interface RedisWorld {
+  /** The file's environment (its own database and Redis key prefix). */
+  readonly env: TestEnvironment;
+  /** Keys of a coupon code nobody else in the file uses, so tests do not see each other's state. */
+  freshCoupon(): { code: string; keys: CouponKeys };
+  /** Runs the admit script for one user with a new ticket id, and parses the reply. */
+  admit(coupon: { code: string; keys: CouponKeys }, userId: string, options?: { maxBacklog?: number; redis?: TestEnvironment['redis'] }): Promise<AdmissionResult>;
+}
+
+/** Sets up one test environment for the calling file (beforeAll) and cleans it up (afterAll). */
+export function useRedisWorld(): RedisWorld {
+  let env: TestEnvironment | undefined;
+  let coupons = 0;
+  beforeAll(async () => {
+    env = await createTestEnvironment();
+  });
+  afterAll(async () => {
+    await env?.cleanup();
+  });
+  const world: RedisWorld = {
+    get env() {
+      if (!env) throw new Error('the test environment is not set up yet (use it inside tests or hooks)');
+      return env;
+    },
+    freshCoupon() {
+      coupons += 1;
+      const code = `T${String(coupons).padStart(4, '0')}`;
+      return { code, keys: couponKeys(world.env.config.REDIS_PREFIX, code) };
+    },
+    async admit({ code, keys }, userId, { maxBacklog = 100_000, redis = world.env.redis } = {}) {
+      const reply = await redis.admitIssueRequest(
+        keys.users, keys.pending, keys.seq, keys.meta,
+        userId, randomUUID(), code, Date.now(), maxBacklog, keys.ticketPrefix,
+      );
+      return parseAdmissionReply(reply);
+    },
+  };
+  return world;
+}

@@ -1,0 +1,213 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../src/testing/index.ts';
+import { useRedisWorld } from './helpers.ts';
+
+const world = useRedisWorld();
+
+describe('coupon lock scripts (real Redis)', () => {
+  /** A coupon nobody has locked yet, now locked by `holder` with the first fencing token. */
+  async function couponLockedBy(holder: string, leaseMs: number) {
+    const { keys } = world.freshCoupon();
+    const { redis } = world.env;
+    expect(await redis.acquireCouponLock(keys.lock, keys.fence, holder, leaseMs)).toBe(1);
+    return { keys, redis };
+  }
+
+  it('grants the lock with increasing fencing tokens, and refuses it (0) while someone holds it', async () => {
+    const { keys, redis } = await couponLockedBy('holder-a', 60_000);
+    const lease = await redis.pttl(keys.lock); // PX: milliseconds
+    expect(lease).toBeGreaterThan(50_000);
+    expect(lease).toBeLessThanOrEqual(60_000);
+    expect(await redis.acquireCouponLock(keys.lock, keys.fence, 'holder-b', 60_000)).toBe(0);
+    expect(await redis.acquireCouponLock(keys.lock, keys.fence, 'holder-a', 60_000)).toBe(0);
+    expect(await redis.get(keys.lock)).toBe('holder-a');
+
+    expect(await redis.releaseCouponLock(keys.lock, 'holder-a')).toBe(1);
+    expect(await redis.acquireCouponLock(keys.lock, keys.fence, 'holder-b', 60_000)).toBe(2);
+  });
+
+  it('lets the lease expire, after which the next holder gets the very next token', async () => {
+    const { keys, redis } = await couponLockedBy('paused', 200);
+    expect(await redis.pttl(keys.lock)).toBeLessThanOrEqual(200);
+
+    // Refused attempts while the lease runs consume no token.
+    const token = await waitFor(() => redis.acquireCouponLock(keys.lock, keys.fence, 'successor', 60_000), {
+      timeoutMs: 5_000,
+      intervalMs: 20,
+      message: 'the 200 ms lease to expire',
+    });
+    expect(token).toBe(2);
+    expect(await redis.get(keys.lock)).toBe('successor');
+  });
+
+  it('renews the lease only for the holder', async () => {
+    const { keys, redis } = await couponLockedBy('holder', 5_000);
+
+    expect(await redis.renewCouponLock(keys.lock, 'intruder', 60_000)).toBe(0);
+    expect(await redis.pttl(keys.lock)).toBeLessThanOrEqual(5_000);
+    expect(await redis.get(keys.lock)).toBe('holder');
+
+    expect(await redis.renewCouponLock(keys.lock, 'holder', 60_000)).toBe(1);
+    expect(await redis.pttl(keys.lock)).toBeGreaterThan(5_000);
+  });
+
+  it('cannot renew a lock whose lease expired', async () => {
+    const { keys, redis } = await couponLockedBy('holder', 200);
+    await waitFor(async () => (await redis.exists(keys.lock)) === 0, { timeoutMs: 5_000, intervalMs: 20, message: 'the lease to expire' });
+    expect(await redis.renewCouponLock(keys.lock, 'holder', 60_000)).toBe(0);
+    expect(await redis.exists(keys.lock)).toBe(0);
+  });
+
+  it('releases only for the holder: a worker whose lease expired cannot delete its successor’s lock', async () => {
+    const { keys, redis } = await couponLockedBy('successor', 60_000);
+
+    expect(await redis.releaseCouponLock(keys.lock, 'expired-holder')).toBe(0);
+    expect(await redis.get(keys.lock)).toBe('successor');
+    expect(await redis.releaseCouponLock(keys.lock, 'successor')).toBe(1);
+    expect(await redis.exists(keys.lock)).toBe(0);
+    expect(await redis.releaseCouponLock(keys.lock, 'successor')).toBe(0);
+  });
+
+  it('raises the fence to a floor, never lowers it, and the next grant goes above it', async () => {
+    const { keys } = world.freshCoupon();
+    const { redis } = world.env;
+    expect(await redis.raiseFenceFloor(keys.fence, '41')).toBe(41); // pg hands bigint over as a string
+    expect(await redis.raiseFenceFloor(keys.fence, 7)).toBe(41);
+    expect(await redis.get(keys.fence)).toBe('41');
+    expect(await redis.acquireCouponLock(keys.lock, keys.fence, 'holder', 60_000)).toBe(42);
+    expect(await redis.raiseFenceFloor(keys.fence, 42)).toBe(42);
+  });
+});
+
+describe('batch scripts (real Redis)', () => {
+  const TTL_SECONDS = 600;
+
+  /** One outcome group for resolve-batch: ticketId, status, reason, walletId|issuedAt. */
+  function outcome(ticketId: string, status: 'issued' | 'rejected', reason = '', wallet?: { id: string; at: number }) {
+    return [ticketId, status, reason, wallet ? `${wallet.id}|${wallet.at}` : ''];
+  }
+
+  /** The coupon's fast-path mirror, as the worker's rebuild from Postgres writes it. */
+  async function mirrorFromPostgres(coupon: ReturnType<typeof world.freshCoupon>, issued: number, total: number) {
+    await world.env.redis.hset(coupon.keys.meta, { total, issued, soldOut: issued >= total ? '1' : '0' });
+  }
+
+  async function admitUsers(coupon: ReturnType<typeof world.freshCoupon>, count: number) {
+    const admitted = [];
+    for (let i = 0; i < count; i += 1) {
+      const userId = randomUUID();
+      admitted.push({ userId, ...(await world.admit(coupon, userId)) });
+    }
+    return admitted;
+  }
+
+  it('reads the lowest sequences first, with their users, up to the batch size', async () => {
+    const coupon = world.freshCoupon();
+    const admitted = await admitUsers(coupon, 5);
+    const flat = await world.env.redis.readDecisionBatch(coupon.keys.pending, 3, coupon.keys.ticketPrefix);
+    expect(flat).toEqual(admitted.slice(0, 3).flatMap((a) => [a.ticketId, String(a.seq), a.userId]));
+  });
+
+  it('reads an empty user for a pending ticket whose hash is gone', async () => {
+    const coupon = world.freshCoupon();
+    const [lost] = await admitUsers(coupon, 1);
+    await world.env.redis.del(`${coupon.keys.ticketPrefix}${lost!.ticketId}`);
+    expect(await world.env.redis.readDecisionBatch(coupon.keys.pending, 10, coupon.keys.ticketPrefix)).toEqual([lost!.ticketId, '1', '']);
+  });
+
+  it('resolves a committed batch: final tickets, out of pending, issued mirrored; idempotent when replayed', async () => {
+    const coupon = world.freshCoupon();
+    const [winner, loser, waiting] = await admitUsers(coupon, 3);
+    await mirrorFromPostgres(coupon, 4, 10);
+    const { redis } = world.env;
+    const issuedAt = Date.now();
+    const args = [
+      ...outcome(winner!.ticketId, 'issued', '', { id: winner!.ticketId, at: issuedAt }),
+      ...outcome(loser!.ticketId, 'rejected', 'ALREADY_ISSUED'),
+    ];
+    const resolve = () => redis.resolveDecisionBatch(coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, 5, 10, ...args);
+
+    expect(await resolve()).toBe(2);
+    const winnerKey = `${coupon.keys.ticketPrefix}${winner!.ticketId}`;
+    const loserKey = `${coupon.keys.ticketPrefix}${loser!.ticketId}`;
+    expect(await redis.hgetall(winnerKey)).toMatchObject({ status: 'issued', walletId: winner!.ticketId, issuedAt: String(issuedAt), user: winner!.userId });
+    expect(await redis.hgetall(winnerKey)).not.toHaveProperty('reason');
+    expect(await redis.hgetall(loserKey)).toMatchObject({ status: 'rejected', reason: 'ALREADY_ISSUED' });
+    expect(await redis.hgetall(loserKey)).not.toHaveProperty('walletId');
+    expect(await redis.zrange(coupon.keys.pending, 0, -1)).toEqual([waiting!.ticketId]);
+    expect(await redis.hgetall(coupon.keys.meta)).toEqual({ issued: '5', total: '10', soldOut: '0' });
+    const ttl = await redis.ttl(winnerKey);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(TTL_SECONDS);
+    expect(await redis.ttl(`${coupon.keys.ticketPrefix}${waiting!.ticketId}`)).toBe(-1);
+
+    // A worker killed after the commit replays the same resolve.
+    expect(await resolve()).toBe(0);
+    expect(await redis.hgetall(winnerKey)).toMatchObject({ status: 'issued', walletId: winner!.ticketId, issuedAt: String(issuedAt) });
+    expect(await redis.zrange(coupon.keys.pending, 0, -1)).toEqual([waiting!.ticketId]);
+    expect(await redis.hgetall(coupon.keys.meta)).toEqual({ issued: '5', total: '10', soldOut: '0' });
+  });
+
+  it('only moves the issued mirror upwards, and marks the coupon sold out when issued reaches the total', async () => {
+    const coupon = world.freshCoupon();
+    await mirrorFromPostgres(coupon, 0, 10);
+    const { redis } = world.env;
+    const resolveEmpty = (issued: number, total: number) =>
+      redis.resolveDecisionBatch(coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, issued, total);
+
+    await resolveEmpty(7, 10);
+    await resolveEmpty(4, 10); // a late replay of an older batch
+    expect(await redis.hgetall(coupon.keys.meta)).toEqual({ issued: '7', total: '10', soldOut: '0' });
+
+    await resolveEmpty(10, 10);
+    expect(await redis.hgetall(coupon.keys.meta)).toEqual({ issued: '10', total: '10', soldOut: '1' });
+    const late = await world.admit(coupon, randomUUID());
+    expect(late.outcome).toBe('sold_out');
+  });
+
+  it('resolves tickets but leaves a lost mirror missing, for the next batch to rebuild from Postgres', async () => {
+    const coupon = world.freshCoupon();
+    const [winner] = await admitUsers(coupon, 1);
+    const { redis } = world.env;
+    const resolved = await redis.resolveDecisionBatch(
+      coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, 10, 10,
+      ...outcome(winner!.ticketId, 'issued', '', { id: winner!.ticketId, at: Date.now() }),
+    );
+    expect(resolved).toBe(1);
+    expect(await redis.hget(`${coupon.keys.ticketPrefix}${winner!.ticketId}`, 'status')).toBe('issued');
+    // A half-written mirror (issued without the dedupe) would look complete to the rebuild.
+    expect(await redis.exists(coupon.keys.meta)).toBe(0);
+  });
+
+  it('restores a queued ticket that fell out of the pending set, with its original sequence', async () => {
+    const coupon = world.freshCoupon();
+    const [first, second, third] = await admitUsers(coupon, 3);
+    const { redis } = world.env;
+    await redis.zrem(coupon.keys.pending, second!.ticketId);
+    const ticketKey = `${coupon.keys.ticketPrefix}${second!.ticketId}`;
+
+    expect(await redis.restorePendingTicket(coupon.keys.pending, ticketKey, second!.ticketId)).toBe(1);
+    expect(await redis.zrange(coupon.keys.pending, 0, -1, 'WITHSCORES')).toEqual([
+      first!.ticketId, '1', second!.ticketId, '2', third!.ticketId, '3',
+    ]);
+    // Already pending: nothing to do.
+    expect(await redis.restorePendingTicket(coupon.keys.pending, ticketKey, second!.ticketId)).toBe(0);
+  });
+
+  it('leaves a final ticket, and an unknown one, out of the pending set', async () => {
+    const coupon = world.freshCoupon();
+    const [decided] = await admitUsers(coupon, 1);
+    const { redis } = world.env;
+    await redis.resolveDecisionBatch(
+      coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, 0, 10,
+      ...outcome(decided!.ticketId, 'rejected', 'SOLD_OUT'),
+    );
+    const ticketKey = `${coupon.keys.ticketPrefix}${decided!.ticketId}`;
+    expect(await redis.restorePendingTicket(coupon.keys.pending, ticketKey, decided!.ticketId)).toBe(0);
+
+    const unknown = randomUUID();
+    expect(await redis.restorePendingTicket(coupon.keys.pending, `${coupon.keys.ticketPrefix}${unknown}`, unknown)).toBe(0);
+    expect(await redis.zcard(coupon.keys.pending)).toBe(0);
+  });
+});
