@@ -49,9 +49,9 @@ export async function drainCoupon(
   isStopping: () => boolean,
 ): Promise<number> {
   const { config, redis, db, log } = deps;
-  await rebuildFastPathIfMissing(deps, couponCode, keys);
   let decided = 0;
   while (!isStopping() && lease.canStartBatch()) {
+    await rebuildFastPathIfMissing(deps, couponCode, keys);
     const candidates = parseCandidates(await redis.readDecisionBatch(keys.pending, config.BATCH_SIZE, keys.ticketPrefix));
     if (candidates.length === 0) break;
     await injectFault(deps, config.FAULT_DELAY_BEFORE_COMMIT_MS, 'before commit', couponCode, lease.fence);

@@ -14,14 +14,15 @@ const CHUNK = 1_000;
  * gone, the wallets become tickets again (issued, so their users' resubmissions get 200),
  * the per-user dedupe is refilled, and issued/soldOut are copied from Postgres.
  *
- * Runs under the coupon lock. Returns whether anything was rebuilt.
+ * Runs under the coupon lock, before every batch (one EXISTS when nothing is missing).
+ * Returns whether anything was rebuilt.
  */
 export async function rebuildFastPathIfMissing(deps: WorkerDeps, couponCode: string, keys: CouponKeys): Promise<boolean> {
   const { redis, db, config, log } = deps;
+  if ((await redis.exists(keys.meta)) === 1) return false;
   const coupon = await findCouponByCode(db, couponCode);
   if (!coupon) return false;
   await redis.raiseFenceFloor(keys.fence, coupon.lock_fence);
-  if ((await redis.exists(keys.meta)) === 1) return false;
 
   const startedAt = Date.now();
   const wallets = await walletsOfCoupon(db, coupon.id);

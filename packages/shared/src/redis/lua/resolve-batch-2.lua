@@ -5,7 +5,7 @@
 
   Input:
     KEYS[1] pending  zset
-    KEYS[2] meta     hash total, issued, soldOut
+    KEYS[2] meta     hash total, issued, soldOut (advanced only if present)
 
     ARGV[1] ticket key prefix
     ARGV[2] ticket TTL, seconds
@@ -36,12 +36,16 @@ for i = 5, #ARGV, 4 do
   redis.call('EXPIRE', key, ttl)
 end
 
--- Issued only grows; a late replay must not move the mirror back.
-local known = tonumber(redis.call('HGET', metaKey, 'issued') or '-1')
-if issued > known then
-  redis.call('HSET', metaKey, 'issued', issued, 'total', total)
-end
-if issued >= total then
-  redis.call('HSET', metaKey, 'soldOut', '1')
+-- The mirror is only advanced while it exists: a missing meta means the fast path was lost,
+-- and the next batch rebuilds all of it (dedupe included) from Postgres.
+local known = redis.call('HGET', metaKey, 'issued')
+if known then
+  -- Issued only grows; a late replay must not move the mirror back.
+  if issued > tonumber(known) then
+    redis.call('HSET', metaKey, 'issued', issued, 'total', total)
+  end
+  if issued >= total then
+    redis.call('HSET', metaKey, 'soldOut', '1')
+  end
 end
 return resolved
