@@ -10,9 +10,10 @@ export class ConfigError extends Error {
  * a bad value throws a ConfigError naming the variable, the value and the expectation.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Blank (or whitespace-only) counts as unset: `PORT=" "` must not become port 0.
   const known = Object.keys(configSchema.shape);
   const input = Object.fromEntries(
-    known.filter((name) => env[name] !== undefined && env[name] !== '').map((name) => [name, env[name]]),
+    known.filter((name) => (env[name] ?? '').trim() !== '').map((name) => [name, env[name]!.trim()]),
   );
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) {

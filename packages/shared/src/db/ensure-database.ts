@@ -17,8 +17,10 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
       try {
         await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
       } catch (error) {
-        // Two replicas migrating at once: the other one created it.
-        if ((error as { code?: string }).code !== '42P04') throw error;
+        // Two replicas migrating at once: the other one created it (42P04, or 23505 when
+        // both passed the check and raced on pg_database's unique index).
+        const code = (error as { code?: string }).code;
+        if (code !== '42P04' && code !== '23505') throw error;
       }
     }
   } finally {
