@@ -6,7 +6,7 @@ const int = (min: number) => z.coerce.number().int().min(min);
  * Every environment variable the API and the worker read, with its default.
  * The README's configuration table and the k8s ConfigMap list exactly these.
  */
-export const configSchema = z.object({
+export const configFields = z.object({
   PORT: int(0).max(65535).default(3000),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://postgres@127.0.0.1:5432/coupons'),
@@ -29,8 +29,8 @@ export const configSchema = z.object({
   BATCH_SIZE: int(1).max(10_000).default(500),
   /** Coupon lock lease; renewed every third of it while held. Must exceed the longest batch. */
   LOCK_LEASE_MS: int(500).default(10_000),
-  /** Postgres statement timeout for the worker: a batch statement can never outlive the lease. */
-  DB_STATEMENT_TIMEOUT_MS: int(100).default(5_000),
+  /** Postgres statement timeout for the worker, shorter than the lease (default: half of it, at most 5 s). */
+  DB_STATEMENT_TIMEOUT_MS: int(100).optional(),
   /** How often the reconciler looks for admitted tickets without a job. */
   RECONCILE_INTERVAL_MS: int(100).default(5_000),
   /** A ticket younger than this is not reconciled (its API may still be enqueueing it). */
@@ -46,4 +46,16 @@ export const configSchema = z.object({
   FAULT_DELAY_AFTER_COMMIT_MS: int(0).default(0),
 });
 
-export type Config = Readonly<z.infer<typeof configSchema>>;
+export const configSchema = configFields
+  .superRefine((config, ctx) => {
+    // A batch statement must never outlive the lease that protects it.
+    if (config.DB_STATEMENT_TIMEOUT_MS !== undefined && config.DB_STATEMENT_TIMEOUT_MS >= config.LOCK_LEASE_MS) {
+      ctx.addIssue({ code: 'custom', path: ['DB_STATEMENT_TIMEOUT_MS'], message: `must be shorter than LOCK_LEASE_MS (${config.LOCK_LEASE_MS})` });
+    }
+  })
+  .transform((config) => ({
+    ...config,
+    DB_STATEMENT_TIMEOUT_MS: config.DB_STATEMENT_TIMEOUT_MS ?? Math.min(5_000, Math.floor(config.LOCK_LEASE_MS / 2)),
+  }));
+
+export type Config = Readonly<z.output<typeof configSchema>>;

@@ -1,2 +1,2 @@
-export { configSchema, type Config } from './config-schema.ts';
+export { configFields, configSchema, type Config } from './config-schema.ts';
 export { ConfigError, loadConfig } from './load-config.ts';

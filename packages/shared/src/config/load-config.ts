@@ -1,4 +1,4 @@
-import { configSchema, type Config } from './config-schema.ts';
+import { configFields, configSchema, type Config } from './config-schema.ts';
 
 /** A misconfiguration, described in one line that names the variable and how to fix it. */
 export class ConfigError extends Error {
@@ -11,7 +11,7 @@ export class ConfigError extends Error {
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Blank (or whitespace-only) counts as unset: `PORT=" "` must not become port 0.
-  const known = Object.keys(configSchema.shape);
+  const known = Object.keys(configFields.shape);
   const input = Object.fromEntries(
     known.filter((name) => (env[name] ?? '').trim() !== '').map((name) => [name, env[name]!.trim()]),
   );
@@ -20,7 +20,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0]);
     throw new ConfigError(
-      `Invalid configuration: ${name}=${JSON.stringify(input[name])} (${issue.message}). ` +
+      `Invalid configuration: ${name}${name in input ? `=${JSON.stringify(input[name])}` : ''} (${issue.message}). ` +
         `Fix or unset ${name} (see the Configuration table in README.md).`,
     );
   }
