@@ -3,9 +3,11 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
 import { createLogger } from '@coupons/shared/runtime';
-import { ISSUE_QUEUE_NAME, queuePrefix, registerCommands } from '@coupons/shared/redis';
+import { ISSUE_QUEUE_NAME, queuePrefix, registerCommands, type CouponRedis } from '@coupons/shared/redis';
 import type { IssueJobData } from '@coupons/shared/queue';
+import { createDb, type Database } from '@coupons/shared/db';
 import { createTestEnvironment, type TestEnvironment } from '@coupons/shared/testing';
 import { loadConfig } from '@coupons/shared/config';
 import { createApp, type ApiApp } from '../src/app.ts';
@@ -17,18 +19,45 @@ export interface TestApi {
   env: TestEnvironment;
   api: ApiApp;
   queue: Queue<IssueJobData>;
+  /** The API's own connections (the environment's `env.redis` and `env.db` are separate). */
+  redis: CouponRedis;
+  queueConnection: Redis;
+  db: Kysely<Database>;
   close(): Promise<void>;
 }
 
-export async function startTestApi(overrides: Record<string, string> = {}): Promise<TestApi> {
+export interface TestApiOptions {
+  /**
+   * Connect the API's Redis and Postgres clients through these local ports (e.g. a TCP proxy
+   * that a test cuts to simulate an outage). The environment keeps direct connections, so
+   * set-up and cleanup are unaffected.
+   */
+  redisPort?: number;
+  postgresPort?: number;
+}
+
+function withPort(url: string, port: number | undefined): string {
+  if (port === undefined) return url;
+  const parsed = new URL(url);
+  parsed.port = String(port);
+  return parsed.toString();
+}
+
+export async function startTestApi(overrides: Record<string, string> = {}, options: TestApiOptions = {}): Promise<TestApi> {
   const env = await createTestEnvironment(overrides);
   const config = loadConfig(env.env);
   const log = createLogger('api-test', 'silent');
-  const redis = registerCommands(new Redis(config.REDIS_URL, apiRedisOptions()));
-  const queueConnection = new Redis(config.REDIS_URL, apiRedisOptions());
+  const redisUrl = withPort(config.REDIS_URL, options.redisPort);
+  const redis = registerCommands(new Redis(redisUrl, apiRedisOptions()));
+  const queueConnection = new Redis(redisUrl, apiRedisOptions());
+  // Outage tests make these clients fail on purpose; main.ts logs the same events.
+  for (const client of [redis, queueConnection]) client.on('error', () => {});
   await Promise.all([once(redis, 'ready'), once(queueConnection, 'ready')]);
   const queue = new Queue<IssueJobData>(ISSUE_QUEUE_NAME, { connection: queueConnection, prefix: queuePrefix(config.REDIS_PREFIX) });
-  const api = await createApp({ config, log, redis, queue, db: env.db });
+  queue.on('error', () => {});
+  const ownDb = options.postgresPort !== undefined;
+  const db = ownDb ? createDb(withPort(config.DATABASE_URL, options.postgresPort), { applicationName: 'coupons-api-test' }) : env.db;
+  const api = await createApp({ config, log, redis, queue, db });
   const server: Server = api.app.listen(0);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -37,6 +66,9 @@ export async function startTestApi(overrides: Record<string, string> = {}): Prom
     env,
     api,
     queue,
+    redis,
+    queueConnection,
+    db,
     async close() {
       api.catalog.stop();
       server.closeAllConnections();
@@ -44,6 +76,7 @@ export async function startTestApi(overrides: Record<string, string> = {}): Prom
       await queue.close();
       redis.disconnect();
       queueConnection.disconnect();
+      if (ownDb) await db.destroy();
       await env.cleanup();
     },
   };

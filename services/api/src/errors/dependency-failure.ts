@@ -8,7 +8,8 @@ const NETWORK_CODES = new Set([
 
 const REDIS_DOWN = /Stream isn't writeable|Connection is closed|enableOfflineQueue|Command timed out|max retries per request|Reached the max retries|LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN/i;
 
-const PG_DOWN = /Connection terminated|timeout exceeded when trying to connect|the database system is (starting up|shutting down|in recovery mode)|terminating connection|Client has encountered a connection error|Connection refused/i;
+// 'Query read timeout' is pg's client-side query_timeout: the server stopped answering mid-query.
+const PG_DOWN = /Connection terminated|timeout exceeded when trying to connect|Query read timeout|the database system is (starting up|shutting down|in recovery mode)|terminating connection|Client has encountered a connection error|Connection refused/i;
 
 export type Dependency = 'Redis' | 'Postgres';
 

@@ -45,6 +45,7 @@ const ROUTES: RouteConfig[] = [
       404: problem('COUPON_NOT_FOUND.'),
       409: problem('SOLD_OUT (the coupon is exhausted) or EVENT_NOT_OPEN (outside its window).'),
       413: problem('PAYLOAD_TOO_LARGE.'),
+      415: problem('UNSUPPORTED_MEDIA_TYPE (a body that is not JSON) or UNSUPPORTED_ENCODING (a charset or Content-Encoding the API does not read).'),
       503: { ...problem('OVERLOADED (backlog over its bound) or UNAVAILABLE (Redis or Postgres unreachable).'), headers: retryAfter },
     },
   },

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { Kysely } from 'kysely';
 import { findCouponByCode, listCoupons, type CouponRow, type Database } from '@coupons/shared/db';
 import { couponCodeSchema } from '@coupons/shared/schemas';
+import { malformedParamProblem } from '../http/malformed-param.ts';
 import { parseOr400 } from '../http/validate.ts';
 import { HttpError } from '../errors/http-error.ts';
 
@@ -30,5 +31,6 @@ export function couponsRouter(db: Kysely<Database>): Router {
     if (!row) throw new HttpError(404, 'COUPON_NOT_FOUND', `No coupon with code ${code}.`);
     res.json(toCouponView(row));
   });
+  router.use(malformedParamProblem('INVALID_COUPON_CODE', 'coupon code'));
   return router;
 }

@@ -1,6 +1,8 @@
 import { Router } from 'express';
 import { couponCodeSchema, issueRequestBodySchema } from '@coupons/shared/schemas';
 import { requireUserId } from '../http/identity.ts';
+import { rejectNonJsonBody } from '../http/json-body.ts';
+import { malformedParamProblem } from '../http/malformed-param.ts';
 import { parseOr400 } from '../http/validate.ts';
 import { admitIssueRequest, type AdmissionDeps } from '../admission/admit-issue-request.ts';
 
@@ -9,6 +11,7 @@ export function issueRequestsRouter(deps: AdmissionDeps): Router {
   router.post('/v1/coupons/:code/issue-requests', async (req, res) => {
     const userId = requireUserId(req);
     const code = parseOr400(couponCodeSchema, req.params.code, 'INVALID_COUPON_CODE', 'coupon code');
+    rejectNonJsonBody(req);
     if (req.body !== undefined) parseOr400(issueRequestBodySchema, req.body, 'INVALID_BODY', 'request body');
 
     const admitted = await admitIssueRequest(deps, code, userId);
@@ -24,5 +27,6 @@ export function issueRequestsRouter(deps: AdmissionDeps): Router {
         pollUrl,
       });
   });
+  router.use(malformedParamProblem('INVALID_COUPON_CODE', 'coupon code'));
   return router;
 }

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { readTicket } from '@coupons/shared/redis';
 import { ticketIdSchema } from '@coupons/shared/schemas';
 import { requireUserId } from '../http/identity.ts';
+import { malformedParamProblem } from '../http/malformed-param.ts';
 import { parseOr400 } from '../http/validate.ts';
 import { HttpError } from '../errors/http-error.ts';
 
@@ -28,5 +29,6 @@ export function ticketsRouter(redis: Redis, prefix: string): Router {
       createdAt: ticket.createdAt.toISOString(),
     });
   });
+  router.use(malformedParamProblem('INVALID_TICKET_ID', 'ticket id'));
   return router;
 }
