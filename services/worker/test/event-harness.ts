@@ -107,3 +107,47 @@ export async function verifyEvent(
     serverErrors: answered.filter((a) => a.status >= 500 && a.code !== 'OVERLOADED').length,
   };
 }
+
+/** What an exact, fair event looks like for a coupon of `limit` with more demand than coupons. */
+export function exactEvent(limit: number): EventVerdict {
+  return { issuedQuantity: limit, wallets: limit, distinctWalletUsers: limit, issuedTickets: limit, inversions: 0, serverErrors: 0 };
+}
+
+/** A running local event: its own database and prefix, one coupon, one API process, worker processes. */
+export interface LocalEvent {
+  env: TestEnvironment;
+  baseUrl: string;
+  processes: ServiceProcess[];
+  /** Starts more workers (with extra variables, e.g. fault injection) and tracks them for stop(). */
+  addWorkers(count: number, extraEnv?: Record<string, string>): Promise<ServiceProcess[]>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalEvent(options: {
+  coupon: string;
+  limit: number;
+  workers: number;
+  env?: Record<string, string>;
+}): Promise<LocalEvent> {
+  const env = await createTestEnvironment(options.env);
+  await createCoupon(env, options.coupon, options.limit);
+  const api = await startApi(env);
+  const processes: ServiceProcess[] = [api.process];
+  const event: LocalEvent = {
+    env,
+    baseUrl: api.baseUrl,
+    processes,
+    async addWorkers(count, extraEnv = {}) {
+      const workers = await startWorkers(env, count, extraEnv);
+      processes.push(...workers);
+      return workers;
+    },
+    async stop() {
+      for (const p of processes) if (p.child.exitCode === null) p.signal('SIGCONT');
+      await Promise.all(processes.map((p) => p.kill()));
+      await env.cleanup();
+    },
+  };
+  if (options.workers > 0) await event.addWorkers(options.workers);
+  return event;
+}

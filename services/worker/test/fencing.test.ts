@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { couponKeys } from '@coupons/shared/redis';
-import { createTestEnvironment, waitFor, type ServiceProcess, type TestEnvironment } from '@coupons/shared/testing';
-import { createCoupon, distinctUsers, startApi, startWorkers, submitAll, verifyEvent, waitUntilAllFinal } from './event-harness.ts';
+import { waitFor } from '@coupons/shared/testing';
+import { distinctUsers, exactEvent, startLocalEvent, submitAll, verifyEvent, waitUntilAllFinal, type LocalEvent } from './event-harness.ts';
 
 const LIMIT = 40;
 const LEASE_MS = 1_000;
@@ -13,35 +13,30 @@ const LEASE_MS = 1_000;
  * batch: the fencing token must stop that write.
  */
 describe('a paused lock holder whose lease expired', () => {
-  let env: TestEnvironment;
-  const processes: ServiceProcess[] = [];
-
+  let event: LocalEvent;
   beforeAll(async () => {
-    env = await createTestEnvironment({ BATCH_SIZE: '30', LOCK_LEASE_MS: String(LEASE_MS), STALLED_INTERVAL_MS: '1000' });
-    await createCoupon(env, 'F0040', LIMIT);
+    event = await startLocalEvent({
+      coupon: 'F0040',
+      limit: LIMIT,
+      workers: 0,
+      env: { BATCH_SIZE: '30', LOCK_LEASE_MS: String(LEASE_MS), STALLED_INTERVAL_MS: '1000' },
+    });
   });
-  afterAll(async () => {
-    for (const p of processes) if (p.child.exitCode === null) p.signal('SIGCONT');
-    await Promise.all(processes.map((p) => p.kill()));
-    await env.cleanup();
-  });
+  afterAll(() => event.stop());
 
   it('cannot write once it resumes: the fencing token refuses the stale batch', async () => {
+    const { env } = event;
     const keys = couponKeys(env.config.REDIS_PREFIX, 'F0040');
-    const api = await startApi(env);
     // The holder pauses 3 s between reading its batch and writing it; we freeze it there.
-    const [paused] = await startWorkers(env, 1, { FAULT_DELAY_BEFORE_COMMIT_MS: '3000' });
-    processes.push(api.process, paused!);
-
-    const answered = await submitAll(api.baseUrl, 'F0040', distinctUsers(200), 16);
+    const [paused] = await event.addWorkers(1, { FAULT_DELAY_BEFORE_COMMIT_MS: '3000' });
+    const answered = await submitAll(event.baseUrl, 'F0040', distinctUsers(200), 16);
     await paused!.waitForOutput(/pausing before commit/);
     paused!.signal('SIGSTOP');
     const staleFence = Number(await env.redis.get(keys.fence));
 
     // The lease runs out; a healthy worker takes the lock with a newer token and finishes.
     await waitFor(async () => (await env.redis.exists(keys.lock)) === 0, { timeoutMs: 10 * LEASE_MS, message: 'the lease to expire' });
-    const [successor] = await startWorkers(env, 1);
-    processes.push(successor!);
+    await event.addWorkers(1);
     const finalStatus = await waitUntilAllFinal(env, 'F0040', answered);
 
     // Resume the stale holder: it tries to write with its old token and is refused.
@@ -50,14 +45,6 @@ describe('a paused lock holder whose lease expired', () => {
 
     const coupon = await env.db.selectFrom('coupon').select('lock_fence').where('code', '=', 'F0040').executeTakeFirstOrThrow();
     expect(Number(coupon.lock_fence)).toBeGreaterThan(staleFence);
-    const verdict = await verifyEvent(env, 'F0040', answered, finalStatus);
-    expect(verdict).toEqual({
-      issuedQuantity: LIMIT,
-      wallets: LIMIT,
-      distinctWalletUsers: LIMIT,
-      issuedTickets: LIMIT,
-      inversions: 0,
-      serverErrors: 0,
-    });
+    expect(await verifyEvent(env, 'F0040', answered, finalStatus)).toEqual(exactEvent(LIMIT));
   });
 });

@@ -9,6 +9,12 @@ export interface CreateDbOptions {
   maxConnections?: number;
   /** Server-side statement_timeout in ms (0 = none). */
   statementTimeoutMs?: number;
+  /**
+   * Client-side query timeout in ms. statement_timeout is enforced by the server, so it cannot
+   * help when the server is cut off (a partition): this makes such a query fail instead of
+   * hanging. Default: statement timeout + 1 s, or 5 s.
+   */
+  queryTimeoutMs?: number;
   /** Server-side idle_in_transaction_session_timeout in ms (0 = none). */
   idleInTransactionTimeoutMs?: number;
   /** Name shown in pg_stat_activity. */
@@ -22,6 +28,7 @@ export function createDb(databaseUrl: string, options: CreateDbOptions = {}): Ky
     max: options.maxConnections ?? 10,
     connectionTimeoutMillis: 3_000,
     statement_timeout: options.statementTimeoutMs || undefined,
+    query_timeout: options.queryTimeoutMs ?? (options.statementTimeoutMs ? options.statementTimeoutMs + 1_000 : 5_000),
     idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs || undefined,
     application_name: options.applicationName ?? 'coupons',
   });
