@@ -1,0 +1,180 @@
+// `pnpm burst [flags]`: presets, flags, and one clear line for anything wrong.
+import { parseArgs } from 'node:util';
+
+/** Distinct users asking for one coupon. */
+export interface CouponDemand {
+  code: string;
+  users: number;
+}
+
+export interface BurstOptions {
+  preset: PresetName;
+  demand: CouponDemand[];
+  /** Share of the requests that repeat an earlier user's request (a double click, a retry). */
+  resubmitRate: number;
+  /** Total POSTs: distinct users plus resubmissions. */
+  requests: number;
+  connections: number;
+  /** Target running APIs; empty: start a local cluster. */
+  urls: string[];
+  apis: number;
+  workers: number;
+  /** With --url: where to read the truth (issued_quantity, wallets) instead of GET /v1/coupons. */
+  databaseUrl: string | null;
+  /** Seconds to wait for every ticket to become final. */
+  deadlineSeconds: number;
+  pollConcurrency: number;
+  /** Seconds before the load generator gives up on one answer. */
+  requestTimeoutSeconds: number;
+  jsonFile: string | null;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const PRESETS = {
+  /** The full three-coupon event: every coupon's demand above its limit (300 / 2,000 / 10,000). */
+  event: { demand: 'A0001=2000,B0001=4000,C0001=13000', resubmit: 0.2, apis: 2, workers: 2, connections: 100, deadline: 120 },
+  /** The seed system's own scenario: 10,000 distinct users, one request each, on A0001. */
+  seed: { demand: 'A0001=10000', resubmit: 0, apis: 2, workers: 2, connections: 100, deadline: 120 },
+  /** A few seconds, for CI: 600 users for A0001's 300 coupons, one API, one worker. */
+  smoke: { demand: 'A0001=600', resubmit: 0.2, apis: 1, workers: 1, connections: 20, deadline: 30 },
+} as const;
+type PresetName = keyof typeof PRESETS;
+
+export const USAGE = `Usage: pnpm burst [flags]
+
+Simulates the coupon event with autocannon: many users (each request with its own X-User-Id),
+resubmissions, then polls every ticket until final and verifies the invariants.
+Without --url it starts its own cluster (fresh database and Redis prefix) and tears it down after.
+
+Scenario
+  --preset NAME         event (default: A0001=2000,B0001=4000,C0001=13000, 20 % resubmissions),
+                        seed (A0001=10000, no resubmissions), smoke (A0001=600, 1 API, 1 worker)
+  --smoke               same as --preset smoke (a few seconds; for CI)
+  --users CODE=N,...    distinct users per coupon (replaces the preset's)
+  --resubmit R          share of requests that are resubmissions, 0 <= R < 1 (default 0.2)
+  --requests N          total requests (default: users / (1 - R)); at least the number of users
+  --connections N       concurrent connections (default 100)
+Target
+  --url URL[,URL...]    drive running API(s) instead of starting a cluster
+  --database-url URL    with --url: read issued counts and wallets from this Postgres
+  --api N               API processes to start (default 2)
+  --workers M           worker processes to start (default 2)
+Afterwards
+  --deadline S          seconds to wait for every ticket to be final (default 120)
+  --poll-concurrency N  ticket polls in flight (default 64)
+  --timeout S           seconds before one POST counts as unanswered (default 10)
+  --json FILE           also write the report as JSON
+  --help                this text
+
+Exit code: 0 when every invariant holds, 1 when one fails, 2 on bad flags or a failed start.`;
+
+function integer(flag: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${flag} must be a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+function parseDemand(value: string): CouponDemand[] {
+  const demand = value.split(',').map((part) => {
+    const match = /^\s*([A-Z0-9]{1,32})\s*=\s*(\d+)\s*$/.exec(part);
+    if (!match || Number(match[2]) < 1) throw new UsageError(`--users wants CODE=N[,CODE=N...] with N >= 1 (e.g. A0001=10000), got ${JSON.stringify(part)}`);
+    return { code: match[1]!, users: Number(match[2]) };
+  });
+  const codes = demand.map((d) => d.code);
+  const twice = codes.find((code, i) => codes.indexOf(code) !== i);
+  if (twice) throw new UsageError(`--users names ${twice} twice`);
+  return demand;
+}
+
+function parseUrls(value: string): string[] {
+  return value.split(',').map((raw) => {
+    let url: URL;
+    try {
+      url = new URL(raw.trim());
+    } catch {
+      throw new UsageError(`--url must be an http(s) base URL such as http://127.0.0.1:3000, got ${JSON.stringify(raw)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url must be http or https, got ${JSON.stringify(raw)}`);
+    return url.origin;
+  });
+}
+
+/** Parses argv (without node and the script); throws UsageError with one line on anything wrong. */
+export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv[0] === '--' ? argv.slice(1) : [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        preset: { type: 'string' },
+        smoke: { type: 'boolean' },
+        users: { type: 'string' },
+        resubmit: { type: 'string' },
+        requests: { type: 'string' },
+        connections: { type: 'string' },
+        url: { type: 'string' },
+        'database-url': { type: 'string' },
+        api: { type: 'string' },
+        workers: { type: 'string' },
+        deadline: { type: 'string' },
+        'poll-concurrency': { type: 'string' },
+        timeout: { type: 'string' },
+        json: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message.split(/\.(\s|$)/)[0]} (see --help)`);
+  }
+  if (values.help) return 'help';
+
+  if (values.smoke && values.preset && values.preset !== 'smoke') throw new UsageError(`--smoke and --preset ${values.preset} contradict each other`);
+  const presetName = values.smoke ? 'smoke' : (values.preset ?? 'event');
+  if (!(presetName in PRESETS)) throw new UsageError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got ${JSON.stringify(presetName)}`);
+  const preset = PRESETS[presetName as PresetName];
+
+  const urls = values.url === undefined ? [] : parseUrls(values.url);
+  if (urls.length > 0 && (values.api !== undefined || values.workers !== undefined)) {
+    throw new UsageError('--api and --workers start a local cluster; they cannot be combined with --url');
+  }
+  if (urls.length === 0 && values['database-url'] !== undefined) throw new UsageError('--database-url only goes with --url (a local cluster reads its own database)');
+  if (values['database-url'] !== undefined && !/^postgres(ql)?:\/\//.test(values['database-url'])) {
+    throw new UsageError(`--database-url must be a postgres:// URL, got ${JSON.stringify(values['database-url'])}`);
+  }
+
+  if (values.requests !== undefined && values.resubmit !== undefined) {
+    throw new UsageError('give --requests or --resubmit, not both: one follows from the other and the users');
+  }
+  const demand = parseDemand(values.users ?? preset.demand);
+  const users = demand.reduce((sum, d) => sum + d.users, 0);
+  const resubmitRate = values.resubmit === undefined ? preset.resubmit : Number(values.resubmit);
+  if (values.resubmit !== undefined && (values.resubmit.trim() === '' || !(resubmitRate >= 0 && resubmitRate < 1))) {
+    throw new UsageError(`--resubmit must be a share from 0 to below 1 (e.g. 0.2), got ${JSON.stringify(values.resubmit)}`);
+  }
+  const requests = integer('requests', values.requests, 1) ?? Math.round(users / (1 - resubmitRate));
+  if (requests < users) throw new UsageError(`--requests ${requests} is below the ${users} distinct users: each user sends at least one`);
+
+  return {
+    preset: presetName as PresetName,
+    demand,
+    resubmitRate: requests === 0 ? 0 : (requests - users) / requests,
+    requests,
+    connections: Math.min(integer('connections', values.connections, 1, 10_000) ?? preset.connections, requests),
+    urls,
+    apis: integer('api', values.api, 1, 64) ?? preset.apis,
+    workers: integer('workers', values.workers, 1, 64) ?? preset.workers,
+    databaseUrl: values['database-url'] ?? null,
+    deadlineSeconds: integer('deadline', values.deadline, 1) ?? preset.deadline,
+    pollConcurrency: integer('poll-concurrency', values['poll-concurrency'], 1, 1_000) ?? 64,
+    requestTimeoutSeconds: integer('timeout', values.timeout, 1) ?? 10,
+    jsonFile: values.json ?? null,
+  };
+}

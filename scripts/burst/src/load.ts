@@ -1,0 +1,89 @@
+// The burst itself: autocannon sends the planned POSTs, each with its own X-User-Id, and we
+// record per request when it was sent (setupRequest) and when and how it was answered (onResponse).
+import autocannon from 'autocannon';
+import { now, type RecordedRequest } from './burst-run.ts';
+import type { PlannedRequest } from './plan.ts';
+
+export interface LoadOptions {
+  /** API base URLs; autocannon deals connections out over them round-robin. */
+  urls: string[];
+  connections: number;
+  timeoutSeconds: number;
+}
+
+export interface LoadProgress {
+  sent: number;
+  answered: number;
+}
+
+/** Per-connection autocannon context: which planned request is in flight on it. */
+interface InFlight {
+  index?: number;
+}
+
+function parseAnswer(body: string): { code?: string; ticketId?: string; position?: number } {
+  try {
+    const parsed = JSON.parse(body) as { code?: unknown; ticketId?: unknown; position?: unknown };
+    return {
+      ...(typeof parsed.code === 'string' && { code: parsed.code }),
+      ...(typeof parsed.ticketId === 'string' && { ticketId: parsed.ticketId }),
+      ...(typeof parsed.position === 'number' && { position: parsed.position }),
+    };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Sends `plan` in order (each connection takes the next planned request when it is free) and
+ * resolves with one record per planned request. `stop()` ends it early (Ctrl-C).
+ */
+export function runLoad(plan: readonly PlannedRequest[], options: LoadOptions): {
+  done: Promise<RecordedRequest[]>;
+  progress(): LoadProgress;
+  stop(): void;
+} {
+  const records: RecordedRequest[] = [];
+  let answered = 0;
+  let finish: (error: Error | null) => void = () => {};
+  const done = new Promise<RecordedRequest[]>((resolve, reject) => {
+    finish = (error) => (error ? reject(error) : resolve(records));
+  });
+  const instance = autocannon({
+    // Several URLs are allowed at run time (connection i goes to url i mod n); the types say string.
+    url: options.urls as unknown as string,
+    connections: options.connections,
+    amount: plan.length,
+    timeout: options.timeoutSeconds,
+    method: 'POST',
+    requests: [
+      {
+        // Called right before each request is written (for a connection's first request: as it
+        // connects). autocannon sends exactly `amount` requests, so the plan never runs out.
+        setupRequest(request, context) {
+          const planned = plan[records.length]!;
+          (context as InFlight).index = records.length;
+          records.push({ userId: planned.userId, couponCode: planned.couponCode, sentAt: now(), answeredAt: null, status: 0 });
+          return {
+            ...request,
+            method: 'POST',
+            path: `/v1/coupons/${planned.couponCode}/issue-requests`,
+            headers: { ...request.headers, 'x-user-id': planned.userId },
+          };
+        },
+        onResponse(status, body, context) {
+          const record = records[(context as InFlight).index!]!;
+          record.answeredAt = now();
+          record.status = status;
+          Object.assign(record, parseAnswer(body));
+          answered++;
+        },
+      },
+    ],
+  }, (error) => finish(error ?? null));
+  return {
+    done,
+    progress: () => ({ sent: records.length, answered }),
+    stop: () => instance.stop(),
+  };
+}

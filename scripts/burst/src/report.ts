@@ -1,0 +1,107 @@
+// The readable report (a table per coupon, throughput, latency, the invariants) and its JSON twin.
+import { cpus } from 'node:os';
+import type { BurstOptions } from './cli-args.ts';
+import { formatCount } from './progress.ts';
+import type { BurstVerdict, CouponVerdict } from './verify.ts';
+
+export interface BurstReport {
+  scenario: Pick<BurstOptions, 'preset' | 'demand' | 'resubmitRate' | 'requests' | 'connections'>;
+  target: { kind: 'local'; apis: number; workers: number } | { kind: 'url'; urls: string[] };
+  machine: { cores: number; node: string };
+  verdict: BurstVerdict;
+  /** WARN-or-worse log lines of the local services, grouped by message. */
+  serviceWarnings: { message: string; count: number; services: string[] }[];
+}
+
+const seconds = (ms: number | null) => (ms === null ? '—' : `${(ms / 1000).toFixed(2)} s`);
+const millis = (ms: number) => `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+function couponRow(c: CouponVerdict): string[] {
+  return [
+    c.code,
+    formatCount(c.demandUsers),
+    formatCount(c.requests),
+    formatCount(c.admitted),
+    formatCount(c.repeated),
+    formatCount(c.soldOutAnswers),
+    `${formatCount(c.issued)} / ${formatCount(c.limit)}`,
+    formatCount(c.unfinishedTickets),
+    `${c.duplicateUsersApi} / ${c.duplicateWalletsPostgres ?? '—'}`,
+    formatCount(c.inversions),
+    seconds(c.soldOutAfterMs),
+    seconds(c.firstSoldOutAnswerMs),
+  ];
+}
+
+export function formatReport(report: BurstReport): string {
+  const { scenario, target, verdict: v } = report;
+  const demand = scenario.demand.map((d) => `${d.code} ${formatCount(d.users)}`).join(', ');
+  const where =
+    target.kind === 'local'
+      ? `local cluster: ${target.apis} API + ${target.workers} worker processes on a fresh database`
+      : `running system at ${target.urls.join(', ')}`;
+  const codes = Object.entries(v.statusCounts)
+    .sort(([, a], [, b]) => b - a)
+    .map(([key, n]) => `${key} ×${formatCount(n)}`)
+    .join(' · ');
+  const lines = [
+    '',
+    `Burst (${scenario.preset}): ${demand} distinct users; ${formatCount(scenario.requests)} requests ` +
+      `(${Math.round(scenario.resubmitRate * 100)} % resubmissions) over ${scenario.connections} connections`,
+    `Target: ${where}; machine: ${report.machine.cores} cores, Node ${report.machine.node}`,
+    '',
+    table(
+      ['coupon', 'users', 'requests', '202', '200', '409 sold out', 'issued / limit', 'unfinished', 'dup api/pg', 'inversions', 'sold out at', 'first 409 at'],
+      v.coupons.map(couponRow),
+    ),
+    `(issued from ${v.coupons[0]?.issuedSource ?? '—'}; times from the first request sent)`,
+    '',
+    `Status codes:      ${codes}`,
+    `Accept throughput: ${formatCount(v.acceptRps)} requests/s (${formatCount(v.answered)} answers in ${seconds(v.burstMs)})`,
+    `POST latency:      p50 ${millis(v.latency.p50)} · p90 ${millis(v.latency.p90)} · p99 ${millis(v.latency.p99)} · max ${millis(v.latency.max)}`,
+    `All tickets final: ${
+      v.allFinalAfterMs === null
+        ? `no — ${formatCount(v.unfinishedTickets)} of ${formatCount(v.tickets)} never were`
+        : `${v.decidedAfterMs === null ? '' : `decided after ${seconds(v.decidedAfterMs)} (the end of every line seen final); `}` +
+          `each of the ${formatCount(v.tickets)} tickets seen final by ${seconds(v.allFinalAfterMs)}`
+    }`,
+    `Errors:            ${v.serverErrors} server errors (5xx), ${v.unanswered} unanswered, ${v.unexpectedAnswers} unexpected; ${formatCount(v.overloaded)} × 503 OVERLOADED (backpressure, not an error)`,
+  ];
+  if (report.serviceWarnings.length > 0) {
+    lines.push('', 'Service warnings:');
+    for (const w of report.serviceWarnings.slice(0, 10)) lines.push(`  ${formatCount(w.count)} × ${w.message} (${w.services.join(', ')})`);
+  }
+  lines.push('', v.ok ? 'Invariants: all hold ✓' : `Invariants: ${v.failures.length} FAILED ✗`);
+  for (const failure of v.failures) lines.push(`  ✗ ${failure}`);
+  return lines.join('\n') + '\n';
+}
+
+export function machineInfo(): BurstReport['machine'] {
+  return { cores: cpus().length, node: process.versions.node };
+}
+
+/** Groups pino WARN/ERROR lines by their `msg`, keeping which services printed them. */
+export function groupWarnings(lines: readonly { service: string; line: string }[]): BurstReport['serviceWarnings'] {
+  const groups = new Map<string, { count: number; services: Set<string> }>();
+  for (const { service, line } of lines) {
+    let message = line;
+    try {
+      message = String((JSON.parse(line) as { msg?: unknown }).msg ?? line);
+    } catch {
+      // not JSON: keep the raw line
+    }
+    const group = groups.get(message) ?? { count: 0, services: new Set<string>() };
+    group.count++;
+    group.services.add(service);
+    groups.set(message, group);
+  }
+  return [...groups]
+    .map(([message, { count, services }]) => ({ message, count, services: [...services] }))
+    .sort((a, b) => b.count - a.count);
+}

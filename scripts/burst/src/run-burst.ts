@@ -1,0 +1,113 @@
+// One burst from start to verdict: target (own cluster or --url), load, poll, truth, verify.
+import { createDb } from '@coupons/shared/db';
+import { waitFor } from '@coupons/shared/testing';
+import type { BurstOptions } from './cli-args.ts';
+import { serviceWarnings, startLocalCluster, type LocalCluster } from './cluster.ts';
+import { couponFactsFromApi, couponFactsFromPostgres } from './coupon-facts.ts';
+import { runLoad } from './load.ts';
+import { planRequests } from './plan.ts';
+import { pollTickets, ticketsOf } from './poll.ts';
+import { formatCount, type ProgressTicker } from './progress.ts';
+import { groupWarnings, machineInfo, type BurstReport } from './report.ts';
+import { verifyBurst } from './verify.ts';
+import type { CouponFacts } from './burst-run.ts';
+
+export interface BurstHooks {
+  log(line: string): void;
+  progress: ProgressTicker;
+  /** Registers what Ctrl-C must undo (stop the load, tear the cluster down). */
+  onInterrupt(undo: () => unknown): void;
+}
+
+/** A failure before any load was sent: the target is not there or not what the flags say. */
+export class TargetError extends Error {
+  override name = 'TargetError';
+}
+
+async function checkTarget(urls: string[], codes: string[]): Promise<void> {
+  for (const url of urls) {
+    await waitFor(() => fetch(`${url}/readyz`).then((res) => res.ok, () => false), {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      message: `${url}/readyz to answer 200`,
+    }).catch(() => {
+      throw new TargetError(`${url} is not ready (GET /readyz did not answer 200 within 30 s)`);
+    });
+  }
+  const known = (await couponFactsFromApi(urls[0]!, codes)).map((c) => c.code);
+  const missing = codes.filter((code) => !known.includes(code));
+  if (missing.length > 0) throw new TargetError(`no coupon ${missing.join(', ')} at ${urls[0]} (GET /v1/coupons)`);
+}
+
+async function readFacts(options: BurstOptions, cluster: LocalCluster | null, urls: string[], codes: string[]): Promise<CouponFacts[]> {
+  if (cluster) return couponFactsFromPostgres(cluster.environment.db, codes);
+  if (!options.databaseUrl) return couponFactsFromApi(urls[0]!, codes);
+  const db = createDb(options.databaseUrl, { maxConnections: 1, applicationName: 'coupons-burst' });
+  try {
+    return await couponFactsFromPostgres(db, codes);
+  } finally {
+    await db.destroy();
+  }
+}
+
+export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promise<BurstReport> {
+  const { log, progress } = hooks;
+  const codes = options.demand.map((d) => d.code);
+  let cluster: LocalCluster | null = null;
+  if (options.urls.length === 0) {
+    log(`starting a local cluster: ${options.apis} API + ${options.workers} worker processes`);
+    cluster = await startLocalCluster(options.apis, options.workers, log, hooks.onInterrupt);
+  }
+  try {
+    const urls = cluster ? cluster.apiUrls : options.urls;
+    await checkTarget(urls, codes);
+
+    const plan = planRequests(options.demand, options.requests);
+    log(`sending ${formatCount(plan.length)} requests over ${options.connections} connections to ${urls.length} API(s)`);
+    const load = runLoad(plan, { urls, connections: options.connections, timeoutSeconds: options.requestTimeoutSeconds });
+    hooks.onInterrupt(load.stop);
+    const loadStarted = Date.now();
+    let lastAnswered = 0;
+    progress.phase(() => {
+      const { sent, answered } = load.progress();
+      const rate = answered - lastAnswered;
+      lastAnswered = answered;
+      return `burst: ${formatCount(sent)} / ${formatCount(plan.length)} sent, ${formatCount(answered)} answered (${formatCount(rate)}/s, ${((Date.now() - loadStarted) / 1000).toFixed(0)} s)`;
+    });
+    const requests = await load.done;
+
+    const pending = ticketsOf(requests);
+    let finalCount = 0;
+    let stage = 'line ends';
+    progress.phase(() => `tickets: ${formatCount(finalCount)} / ${formatCount(pending.length)} final (${stage === 'sweep' ? 'confirming each' : 'watching the end of each line'})`);
+    const { tickets, decidedAt } = await pollTickets(
+      pending,
+      { urls, deadlineMs: options.deadlineSeconds * 1000, concurrency: options.pollConcurrency, connections: options.connections },
+      (final, now) => ([finalCount, stage] = [final, now]),
+    );
+    progress.stop();
+
+    const coupons = await readFacts(options, cluster, urls, codes);
+    const startedAt = requests.reduce((first, r) => Math.min(first, r.sentAt), Infinity);
+    const verdict = verifyBurst({ fresh: cluster !== null, startedAt, requests, tickets, decidedAt, coupons });
+    return {
+      scenario: {
+        preset: options.preset,
+        demand: options.demand,
+        resubmitRate: options.resubmitRate,
+        requests: options.requests,
+        connections: options.connections,
+      },
+      target: cluster ? { kind: 'local', apis: options.apis, workers: options.workers } : { kind: 'url', urls },
+      machine: machineInfo(),
+      verdict,
+      serviceWarnings: cluster ? groupWarnings(serviceWarnings(cluster)) : [],
+    };
+  } finally {
+    progress.stop();
+    if (cluster) {
+      log('tearing the local cluster down');
+      await cluster.teardown();
+    }
+  }
+}
