@@ -58,14 +58,15 @@ export class Reconciler {
       const createdAt = await Promise.all(ticketIds.map((id) => redis.hget(`${keys.ticketPrefix}${id}`, 'createdAt')));
       for (const [i, ticketId] of ticketIds.entries()) {
         if (now - Number(createdAt[i] ?? 0) < config.RECONCILE_GRACE_MS) continue;
-        const state = await this.queue.getJobState(ticketId);
-        if (state === 'unknown') {
-          const job = issueJob({ ticketId, couponCode: code });
-          await this.queue.add(job.name, job.data, job.opts);
+        // getJob (one HGETALL) rather than getJobState, whose LPOS scans the whole wait list.
+        const job = await this.queue.getJob(ticketId);
+        if (!job) {
+          const fresh = issueJob({ ticketId, couponCode: code });
+          await this.queue.add(fresh.name, fresh.data, fresh.opts);
           await redis.set(ticketIndexKey(config.REDIS_PREFIX, ticketId), code, 'EX', config.TICKET_TTL_SECONDS, 'NX');
           requeued += 1;
-        } else if (state === 'failed') {
-          await (await this.queue.getJob(ticketId))?.retry();
+        } else if (await job.isFailed()) {
+          await job.retry();
           requeued += 1;
         }
       }
