@@ -59,13 +59,14 @@ export async function createApp(deps: AppDeps): Promise<ApiApp> {
   app.use(countRequests(metrics));
   app.use(express.json({ limit: config.BODY_LIMIT_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
 
-  app.use(healthRouter(redis, db, readiness));
-  app.use(metricsRouter(metrics));
-  app.use(docsRouter());
+  // The hot paths of a burst first: express tries routers in order.
   app.use(issueRequestsRouter({ config, redis, queue, catalog, metrics }));
   app.use(ticketsRouter(redis, config.REDIS_PREFIX));
   app.use(couponsRouter(db));
   app.use(meRouter(db));
+  app.use(healthRouter(redis, db, readiness));
+  app.use(metricsRouter(metrics));
+  app.use(docsRouter());
 
   app.use(notFoundHandler());
   app.use(problemMiddleware(log, config.RETRY_AFTER_SECONDS));
