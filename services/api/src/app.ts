@@ -57,6 +57,11 @@ export async function createApp(deps: AppDeps): Promise<ApiApp> {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(countRequests(metrics));
+  // Shutting down: answer, then close the connection, so keep-alive clients cannot keep it open.
+  app.use((_req, res, next) => {
+    if (!readiness.accepting) res.set('Connection', 'close');
+    next();
+  });
   app.use(express.json({ limit: config.BODY_LIMIT_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
 
   // The hot paths of a burst first: express tries routers in order.

@@ -1,5 +1,6 @@
 // One API replica: `pnpm start:api`. Listens on PORT; stops gracefully on SIGTERM.
 import { once } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { loadConfig } from '@coupons/shared/config';
@@ -32,6 +33,7 @@ await runMain('api', async (log) => {
   onShutdownSignal(log, config.SHUTDOWN_TIMEOUT_MS, async () => {
     // Readiness first, so the balancer stops sending; then let in-flight requests finish.
     readiness.accepting = false;
+    if (config.SHUTDOWN_READINESS_DELAY_MS > 0) await delay(config.SHUTDOWN_READINESS_DELAY_MS);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     await closed;

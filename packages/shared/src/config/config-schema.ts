@@ -37,6 +37,11 @@ export const configFields = z.object({
   RECONCILE_GRACE_MS: int(0).default(5_000),
   /** BullMQ stalled-job check: how soon a dead worker's jobs are handed out again. */
   STALLED_INTERVAL_MS: int(500).default(5_000),
+  /**
+   * API: after SIGTERM, how long to keep serving with readiness false before closing the
+   * listener, so load balancers (Kubernetes endpoints) stop sending first. 0 locally.
+   */
+  SHUTDOWN_READINESS_DELAY_MS: int(0).default(0),
   /** Graceful shutdown deadline before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: int(100).default(15_000),
 
