@@ -23,7 +23,7 @@ describe('the reconciler', () => {
   it('enqueues admitted tickets that have no job, and they get decided', async () => {
     const keys = couponKeys(env.config.REDIS_PREFIX, 'R0005');
     // Admit three tickets the way the API does, but "die" before enqueueing any job.
-    const stranded = [];
+    const stranded: string[] = [];
     for (let i = 0; i < 3; i++) {
       const reply = await env.redis.admitIssueRequest(
         keys.users, keys.pending, keys.seq, keys.meta,
