@@ -66,7 +66,7 @@ export async function createApp(deps: AppDeps): Promise<ApiApp> {
 
   // The hot paths of a burst first: express tries routers in order.
   app.use(issueRequestsRouter({ config, redis, queue, catalog, metrics }));
-  app.use(ticketsRouter(redis, config.REDIS_PREFIX));
+  app.use(ticketsRouter(redis, config.REDIS_PREFIX, catalog));
   app.use(couponsRouter(db));
   app.use(meRouter(db));
   app.use(healthRouter(redis, db, readiness));

@@ -2,8 +2,8 @@
  * Every Redis key name, built here and nowhere else.
  *
  * A coupon's keys share the hash tag `{CODE}`, so on a Redis Cluster they live in one slot and
- * one Lua script may touch all of them. Ticket hashes carry the same tag; the small
- * ticket → coupon index (for GET /v1/tickets/{id}) is the only key outside it.
+ * one Lua script may touch all of them. Ticket hashes carry the same tag (a ticket id leads to
+ * its coupon through the tag it carries: domain/ticket-id.ts).
  */
 export interface CouponKeys {
   /** hash userId → ticketId: one ticket per (coupon, user). Fast-path state. */
@@ -37,11 +37,6 @@ export function couponKeys(prefix: string, couponCode: string): CouponKeys {
 
 export function ticketKey(prefix: string, couponCode: string, ticketId: string): string {
   return `${couponKeys(prefix, couponCode).ticketPrefix}${ticketId}`;
-}
-
-/** ticketId → coupon code, so a ticket can be found from its id alone. */
-export function ticketIndexKey(prefix: string, ticketId: string): string {
-  return `${prefix}:ticket-coupon:${ticketId}`;
 }
 
 /** BullMQ's key prefix. The hash tag keeps the whole queue in one Redis Cluster slot, as BullMQ requires. */

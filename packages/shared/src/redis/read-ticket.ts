@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { couponKeys, ticketIndexKey } from './keys.ts';
+import { couponKeys } from './keys.ts';
 import type { TicketStatus, RejectionReason } from '../domain/ticket.ts';
 
 /** A ticket as Redis holds it. */
@@ -16,25 +16,34 @@ export interface StoredTicket {
   createdAt: Date;
 }
 
-/** Looks a ticket up by id alone (through the ticket → coupon index); undefined if unknown or expired. */
-export async function readTicket(redis: Redis, prefix: string, ticketId: string): Promise<StoredTicket | undefined> {
-  const couponCode = await redis.get(ticketIndexKey(prefix, ticketId));
-  if (!couponCode) return undefined;
-  const keys = couponKeys(prefix, couponCode);
-  const [fields, rank] = await Promise.all([
-    redis.hgetall(`${keys.ticketPrefix}${ticketId}`),
-    redis.zrank(keys.pending, ticketId),
-  ]);
-  if (!fields.status || !fields.user) return undefined;
-  return {
-    ticketId,
-    couponCode,
-    userId: fields.user,
-    status: fields.status as TicketStatus,
-    reason: (fields.reason || undefined) as RejectionReason | undefined,
-    position: fields.status === 'queued' && rank !== null ? rank : undefined,
-    walletId: fields.walletId || undefined,
-    issuedAt: fields.issuedAt ? new Date(Number(fields.issuedAt)) : undefined,
-    createdAt: new Date(Number(fields.createdAt)),
-  };
+/**
+ * Looks a ticket up among the coupons its id's tag points to (see ticket-id.ts; nearly always
+ * one). Undefined if unknown or expired.
+ */
+export async function readTicket(
+  redis: Redis,
+  prefix: string,
+  ticketId: string,
+  candidateCoupons: readonly string[],
+): Promise<StoredTicket | undefined> {
+  for (const couponCode of candidateCoupons) {
+    const keys = couponKeys(prefix, couponCode);
+    const [fields, rank] = await Promise.all([
+      redis.hgetall(`${keys.ticketPrefix}${ticketId}`),
+      redis.zrank(keys.pending, ticketId),
+    ]);
+    if (!fields.status || !fields.user) continue;
+    return {
+      ticketId,
+      couponCode,
+      userId: fields.user,
+      status: fields.status as TicketStatus,
+      reason: (fields.reason || undefined) as RejectionReason | undefined,
+      position: fields.status === 'queued' && rank !== null ? rank : undefined,
+      walletId: fields.walletId || undefined,
+      issuedAt: fields.issuedAt ? new Date(Number(fields.issuedAt)) : undefined,
+      createdAt: new Date(Number(fields.createdAt)),
+    };
+  }
+  return undefined;
 }

@@ -1,9 +1,8 @@
 import type { Queue } from 'bullmq';
-import { v7 as uuidv7 } from 'uuid';
 import type { Config } from '@coupons/shared/config';
-import { parseAdmissionReply, type AdmissionResult } from '@coupons/shared/domain';
+import { newTicketId, parseAdmissionReply, type AdmissionResult } from '@coupons/shared/domain';
 import { issueJob, type IssueJobData } from '@coupons/shared/queue';
-import { couponKeys, ticketIndexKey, type CouponRedis } from '@coupons/shared/redis';
+import { couponKeys, type CouponRedis } from '@coupons/shared/redis';
 import { HttpError } from '../errors/http-error.ts';
 import { isOpen, type CouponCatalog } from '../coupons/coupon-catalog.ts';
 import type { ApiMetrics } from '../metrics/metrics.ts';
@@ -44,7 +43,7 @@ export async function admitIssueRequest(deps: AdmissionDeps, couponCode: string,
   const result: AdmissionResult = parseAdmissionReply(
     await redis.admitIssueRequest(
       keys.users, keys.pending, keys.seq, keys.meta,
-      userId, uuidv7(), couponCode, Date.now(), config.ADMISSION_MAX_BACKLOG, keys.ticketPrefix,
+      userId, newTicketId(couponCode), couponCode, Date.now(), config.ADMISSION_MAX_BACKLOG, keys.ticketPrefix,
     ),
   );
   metrics.admissions.inc({ coupon: couponCode, outcome: result.outcome });
@@ -58,11 +57,7 @@ export async function admitIssueRequest(deps: AdmissionDeps, couponCode: string,
       });
     case 'admitted': {
       const job = issueJob({ ticketId: result.ticketId, couponCode });
-      // Both go out in the same pipeline flush.
-      await Promise.all([
-        queue.add(job.name, job.data, job.opts),
-        redis.set(ticketIndexKey(config.REDIS_PREFIX, result.ticketId), couponCode, 'EX', config.TICKET_TTL_SECONDS),
-      ]);
+      await queue.add(job.name, job.data, job.opts);
       return { created: true, ticketId: result.ticketId, couponCode, status: 'queued', position: result.position };
     }
     case 'existing':

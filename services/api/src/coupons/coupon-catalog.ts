@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { listCoupons, type CouponRow, type Database } from '@coupons/shared/db';
+import { couponTag } from '@coupons/shared/domain';
 
 /** What admission needs to know of a coupon: that it exists and when it is open. */
 export interface CatalogCoupon {
@@ -17,6 +18,7 @@ export interface CatalogCoupon {
  */
 export class CouponCatalog {
   private coupons = new Map<string, CatalogCoupon>();
+  private byTag = new Map<number, string[]>();
   private timer: NodeJS.Timeout | undefined;
   private lastMissRefresh = 0;
   private inflight: Promise<void> | undefined;
@@ -46,6 +48,19 @@ export class CouponCatalog {
   async find(code: string): Promise<CatalogCoupon | undefined> {
     const known = this.coupons.get(code);
     if (known) return known;
+    await this.refreshAfterMiss();
+    return this.coupons.get(code);
+  }
+
+  /** Codes of the coupons whose tag a ticket id carries (see ticket-id.ts); refreshed once on a miss. */
+  async codesTagged(tag: number): Promise<string[]> {
+    const known = this.byTag.get(tag);
+    if (known) return known;
+    await this.refreshAfterMiss();
+    return this.byTag.get(tag) ?? [];
+  }
+
+  private async refreshAfterMiss(): Promise<void> {
     const now = Date.now();
     if (now - this.lastMissRefresh >= this.missRefreshMs) {
       this.lastMissRefresh = now;
@@ -53,13 +68,15 @@ export class CouponCatalog {
     } else if (this.inflight) {
       await this.inflight;
     }
-    return this.coupons.get(code);
   }
 
   private refresh(): Promise<void> {
     this.inflight ??= listCoupons(this.db)
       .then((rows: CouponRow[]) => {
         this.coupons = new Map(rows.map((row) => [row.code, { code: row.code, startsAt: row.starts_at, endsAt: row.ends_at }]));
+        const byTag = new Map<number, string[]>();
+        for (const { code } of rows) byTag.set(couponTag(code), [...(byTag.get(couponTag(code)) ?? []), code]);
+        this.byTag = byTag;
       })
       .finally(() => {
         this.inflight = undefined;

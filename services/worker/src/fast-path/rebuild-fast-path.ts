@@ -1,5 +1,5 @@
 import { findCouponByCode, walletsOfCoupon } from '@coupons/shared/db';
-import { ticketIndexKey, type CouponKeys } from '@coupons/shared/redis';
+import type { CouponKeys } from '@coupons/shared/redis';
 import type { WorkerDeps } from '../worker-deps.ts';
 
 const CHUNK = 1_000;
@@ -45,7 +45,6 @@ export async function rebuildFastPathIfMissing(deps: WorkerDeps, couponCode: str
         createdAt: issuedAt,
       });
       pipeline.expire(ticket, config.TICKET_TTL_SECONDS);
-      pipeline.set(ticketIndexKey(config.REDIS_PREFIX, wallet.id), couponCode, 'EX', config.TICKET_TTL_SECONDS, 'NX');
     });
     await pipeline.exec();
   }

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import { listCoupons } from '@coupons/shared/db';
 import { issueJob, type IssueJobData } from '@coupons/shared/queue';
-import { couponKeys, ticketIndexKey } from '@coupons/shared/redis';
+import { couponKeys } from '@coupons/shared/redis';
 import type { WorkerDeps } from '../worker-deps.ts';
 
 /** How many of the oldest pending tickets per coupon each pass looks at. */
@@ -63,7 +63,6 @@ export class Reconciler {
         if (!job) {
           const fresh = issueJob({ ticketId, couponCode: code });
           await this.queue.add(fresh.name, fresh.data, fresh.opts);
-          await redis.set(ticketIndexKey(config.REDIS_PREFIX, ticketId), code, 'EX', config.TICKET_TTL_SECONDS, 'NX');
           requeued += 1;
         } else if (await job.isFailed()) {
           await job.retry();

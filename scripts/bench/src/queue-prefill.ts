@@ -1,0 +1,73 @@
+// Pre-filling a queue before any worker starts, exactly as the API would have left it: per
+// ticket the admission script (dedupe, arrival sequence, pending set, ticket hash), the BullMQ
+// job from issueJob(). The queue is paused first, so workers
+// that start afterwards take nothing until the bench resumes it and starts its clock.
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
+import { v7 as uuidv7 } from 'uuid';
+import type { Database } from '@coupons/shared/db';
+import { issueJob, type IssueJobData } from '@coupons/shared/queue';
+import { newTicketId } from '@coupons/shared/domain';
+import { couponKeys, ISSUE_QUEUE_NAME, queuePrefix } from '@coupons/shared/redis';
+import type { TestEnvironment } from '@coupons/shared/testing';
+
+const CHUNK = 1_000;
+
+/** A coupon of the bench's own, open now, with the given limit. */
+export async function insertBenchCoupon(db: Kysely<Database>, code: string, limit: number): Promise<void> {
+  await db.insertInto('coupon').values({ id: uuidv7(), code, name: `bench ${code}`, discount_amount: 0, total_quantity: limit }).execute();
+}
+
+export interface BenchQueue {
+  queue: Queue<IssueJobData>;
+  /** Closes the queue and its connection. */
+  close(): Promise<void>;
+}
+
+/** The environment's issue queue on its own connection, paused. */
+export async function openPausedQueue(environment: TestEnvironment): Promise<BenchQueue> {
+  const connection = new Redis(environment.config.REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = new Queue<IssueJobData>(ISSUE_QUEUE_NAME, { connection, prefix: queuePrefix(environment.config.REDIS_PREFIX) });
+  await queue.pause();
+  return {
+    queue,
+    async close() {
+      await queue.close();
+      await connection.quit();
+    },
+  };
+}
+
+/** `count` admitted tickets of distinct users for `couponCode`, each with its job, in arrival order. */
+export async function prefillAdmittedTickets(environment: TestEnvironment, queue: Queue<IssueJobData>, couponCode: string, count: number): Promise<void> {
+  const { redis, config } = environment;
+  const keys = couponKeys(config.REDIS_PREFIX, couponCode);
+  for (let start = 0; start < count; start += CHUNK) {
+    const size = Math.min(CHUNK, count - start);
+    // Sequentially, so arrival sequence follows the order; the connection pipelines them anyway.
+    const replies = [];
+    for (let i = 0; i < size; i++) {
+      replies.push(
+        redis.admitIssueRequest(
+          keys.users, keys.pending, keys.seq, keys.meta,
+          randomUUID(), newTicketId(couponCode), couponCode, Date.now(), Number.MAX_SAFE_INTEGER, keys.ticketPrefix,
+        ),
+      );
+    }
+    const ticketIds = (await Promise.all(replies)).map(([outcome, ticketId]) => {
+      if (outcome !== 1) throw new Error(`pre-fill: admission answered ${outcome} instead of 1 (admitted)`);
+      return ticketId;
+    });
+    await queue.addBulk(ticketIds.map((ticketId) => issueJob({ ticketId, couponCode })));
+  }
+}
+
+/** `count` jobs shaped like the issue jobs (same name, data and options), with no ticket behind them. */
+export async function prefillJobs(queue: Queue<IssueJobData>, couponCode: string, count: number): Promise<void> {
+  for (let start = 0; start < count; start += CHUNK) {
+    const size = Math.min(CHUNK, count - start);
+    await queue.addBulk(Array.from({ length: size }, () => issueJob({ ticketId: uuidv7(), couponCode })));
+  }
+}
