@@ -38,6 +38,7 @@ export async function createTestEnvironment(overrides: Record<string, string> = 
   const config = loadConfig(env);
   const db = createDb(config.DATABASE_URL, { applicationName: 'coupons-test' });
   const redis = registerCommands(new Redis(config.REDIS_URL, { enableAutoPipelining: true }));
+  redis.on('error', () => {}); // tests that restart their own Redis expect reconnects
   return {
     env,
     config,

@@ -63,7 +63,7 @@ export function problemMiddleware(log: Logger, retryAfterSeconds: number): Error
     if (!problem) {
       const dependency = dependencyDown(error);
       if (dependency) {
-        log.warn({ err: error, dependency, route: req.path }, 'dependency unavailable');
+        log.warn({ err: (error as Error).message, dependency, route: req.path }, 'dependency unavailable');
         problem = unavailable(retryAfterSeconds, dependency);
       }
     }
