@@ -22,12 +22,12 @@ export interface ClusterOptions {
 }
 
 export interface RunningCluster {
-  /** The balancer's port: where the API is. */
+  /** The balancer's port: where the API is (0 when the cluster has no API process). */
   port: number;
   replicas: Replica[];
   /** The port each API process listens on behind the balancer, in replica order. */
   apiPorts: number[];
-  balancer: TcpBalancer;
+  balancer: TcpBalancer | null;
   /** Resolves when a replica exits before stop() was called. */
   unexpectedExit: Promise<ReplicaExit>;
   /**
@@ -67,11 +67,11 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   };
 
   let apiPorts: number[];
-  let balancer: TcpBalancer;
+  let balancer: TcpBalancer | null = null;
   try {
     const ready = await Promise.all(replicas.map((replica) => replica.waitForLine(replica.kind === 'api' ? LISTENING : WORKER_STARTED)));
     apiPorts = ready.slice(0, options.apis).map(Number);
-    balancer = await startTcpBalancer(apiPorts.map((port) => ({ host: '127.0.0.1', port })), options.port);
+    if (apiPorts.length) balancer = await startTcpBalancer(apiPorts.map((port) => ({ host: '127.0.0.1', port })), options.port);
   } catch (error) {
     await stopReplicas();
     throw error;
@@ -82,16 +82,16 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   });
   let stopped: Promise<ReplicaExit[]> | null = null;
   return {
-    port: balancer.port,
+    port: balancer?.port ?? 0,
     replicas,
     apiPorts,
     balancer,
     unexpectedExit,
     stop: () =>
       (stopped ??= (async () => {
-        balancer.stopAccepting();
+        balancer?.stopAccepting();
         const exits = await stopReplicas();
-        await balancer.close();
+        await balancer?.close();
         return exits;
       })()),
     kill,
