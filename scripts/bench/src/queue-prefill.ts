@@ -1,15 +1,15 @@
-// Pre-filling a queue before any worker starts, exactly as the API would have left it: per
-// ticket the admission script (dedupe, arrival sequence, pending set, ticket hash), the BullMQ
-// job from issueJob(). The queue is paused first, so workers
-// that start afterwards take nothing until the bench resumes it and starts its clock.
+// Pre-filling a queue exactly as the API would have left it: per ticket a ticket id from
+// newTicketId(), the admission script (dedupe, arrival sequence, pending set, ticket hash) and
+// the BullMQ job from issueJob(), as services/api/src/admission/admit-issue-request.ts does.
+// The queue is paused first, so workers take nothing until the bench resumes it and starts its clock.
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Database } from '@coupons/shared/db';
-import { issueJob, type IssueJobData } from '@coupons/shared/queue';
 import { newTicketId } from '@coupons/shared/domain';
+import { issueJob, type IssueJobData } from '@coupons/shared/queue';
 import { couponKeys, ISSUE_QUEUE_NAME, queuePrefix } from '@coupons/shared/redis';
 import type { TestEnvironment } from '@coupons/shared/testing';
 

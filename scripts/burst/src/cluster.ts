@@ -23,12 +23,16 @@ async function stopService({ process: service }: { process: ServiceProcess }): P
   clearTimeout(timer);
 }
 
-/** `onTeardown` gets the teardown as soon as there is something to undo (for Ctrl-C during start-up). */
+/**
+ * `onTeardown` gets the teardown as soon as there is something to undo (for Ctrl-C during start-up).
+ * `beforeStart` runs on the fresh environment before any process starts (the bench pre-fills a queue).
+ */
 export async function startLocalCluster(
   apis: number,
   workers: number,
   log: (line: string) => void,
   onTeardown: (teardown: () => Promise<void>) => void = () => {},
+  beforeStart: (environment: TestEnvironment) => Promise<void> = async () => {},
 ): Promise<LocalCluster> {
   const environment = await createTestEnvironment();
   const services: LocalCluster['services'] = [];
@@ -46,6 +50,7 @@ export async function startLocalCluster(
   onTeardown(cluster.teardown);
   log(`database ${new URL(environment.config.DATABASE_URL).pathname.slice(1)}, Redis prefix ${environment.config.REDIS_PREFIX}`);
   try {
+    await beforeStart(environment);
     // INFO keeps the listening line (and any warnings under load) in the captured output.
     const env = { ...environment.env, PORT: '0', LOG_LEVEL: 'info' };
     for (let i = 1; i <= apis; i++) services.push({ name: `api-${i}`, process: spawnService('api', env) });

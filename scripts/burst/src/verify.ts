@@ -80,7 +80,8 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-function summarizeLatency(requests: readonly RecordedRequest[]): LatencySummary {
+/** Latency (answer - send) of the answered requests: p50, p90, p99, max. */
+export function summarizeLatency(requests: readonly RecordedRequest[]): LatencySummary {
   const sorted = requests
     .filter((r) => r.answeredAt !== null)
     .map((r) => r.answeredAt! - r.sentAt)

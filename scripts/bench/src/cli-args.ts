@@ -1,0 +1,132 @@
+// `pnpm bench [flags]`: the full run by default, `--quick` for well under a minute.
+import { parseArgs } from 'node:util';
+
+export const PHASES = ['accept', 'drain', 'seed', 'scaling'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export interface BenchOptions {
+  preset: 'full' | 'quick';
+  /** Concurrent connections of every HTTP load (autocannon). */
+  connections: number;
+  /** Unmeasured requests sent to each HTTP server first, so both sides run JIT-warm. */
+  warmupRequests: number;
+  /** P1: requests sent to the bare express echo and to this API (each from a distinct user). */
+  acceptRequests: number;
+  /** P2 and scaling: tickets (jobs) pre-filled before the workers start. */
+  drainJobs: number;
+  /** P3 and P4: distinct users of the seed scenarios (decisions: as many coupons; end to end: A0001's 300). */
+  seedUsers: number;
+  /** Measured runs of each side (in turns; the best is kept), except the slow seed design: once. */
+  repeat: number;
+  /** Worker processes of the scaling rows. */
+  scalingWorkers: number[];
+  /** The local cluster of the seed scenario (P3 end to end, P4). */
+  apis: number;
+  workers: number;
+  /** The seed baseline's spin lock: pause between SET NX attempts. */
+  baselineRetryMs: number;
+  /** Seconds before one request counts as unanswered. */
+  requestTimeoutSeconds: number;
+  phases: Phase[];
+  jsonFile: string | null;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const PRESETS = {
+  full: { warmup: 2_000, accept: 20_000, drain: 20_000, seedUsers: 10_000, scaling: [1, 2, 4], repeat: 2 },
+  quick: { warmup: 500, accept: 4_000, drain: 4_000, seedUsers: 500, scaling: [1, 2], repeat: 1 },
+} as const;
+
+export const USAGE = `Usage: pnpm bench [flags]
+
+Runs, one after the other and with the same autocannon settings, this system beside references
+it must be measured against, and prints each figure as a ratio (P1..P4, scaling) with its target.
+Every process, database and Redis prefix it starts is removed at the end (also on Ctrl-C).
+
+  --quick               a small run (well under a minute): 4,000 accept requests and jobs, 500 seed users,
+                        500 warm-ups, scaling 1,2, each side measured once
+  --connections N       concurrent connections of every HTTP load (default 100)
+  --warmup N            unmeasured requests (jobs) to each server (worker) first (default 2,000; the seed
+                        design at most 300 and a fifth of --seed-users)
+  --requests N          P1: requests to the bare echo and to the API (default 20,000)
+  --jobs N              P2 and scaling: pre-filled tickets / jobs (default 20,000)
+  --seed-users N        P3/P4: distinct users of the seed scenarios (default 10,000)
+  --repeat N            measure each side N times, in turns with the other side, and keep the best run
+                        (default 2; the seed design is measured once: it is slow)
+  --scaling LIST        worker processes of the scaling rows (default 1,2,4; 1 is P2's run when P2 ran)
+  --api N, --workers M  the local cluster of the seed scenario (default 1 and 1)
+  --baseline-retry-ms N the seed design's spin-lock retry pause (default 10)
+  --timeout S           seconds before one request counts as unanswered (default 30)
+  --only LIST           run only these phases: ${PHASES.join(', ')} (P4 needs accept and seed)
+  --json FILE           also write every measurement and figure as JSON
+  --help                this text
+
+Service settings come from the environment, as for pnpm start (WORKER_CONCURRENCY=128 pnpm bench).`;
+
+function integer(flag: string, value: string | undefined, min: number, max = 10_000_000): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+function list<T>(flag: string, value: string, item: (part: string) => T): T[] {
+  const items = value.split(',').map((part) => item(part.trim()));
+  if (items.length === 0) throw new UsageError(`--${flag} wants a comma-separated list`);
+  return items;
+}
+
+/** Every flag that takes a value; the rest are switches. */
+const VALUE_FLAGS = [
+  'connections', 'warmup', 'requests', 'jobs', 'seed-users', 'repeat', 'scaling',
+  'api', 'workers', 'baseline-retry-ms', 'timeout', 'only', 'json',
+] as const;
+
+function readFlags(argv: readonly string[]) {
+  const options = {
+    ...(Object.fromEntries(VALUE_FLAGS.map((flag) => [flag, { type: 'string' }])) as Record<(typeof VALUE_FLAGS)[number], { type: 'string' }>),
+    quick: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  } as const;
+  try {
+    return parseArgs({ args: argv[0] === '--' ? argv.slice(1) : [...argv], strict: true, allowPositionals: false, options }).values;
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message.split(/\.(\s|$)/)[0]} (see --help)`);
+  }
+}
+
+/** Parses argv (without node and the script); throws UsageError with one line on anything wrong. */
+export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
+  const values = readFlags(argv);
+  if (values.help) return 'help';
+  const preset = values.quick ? 'quick' : 'full';
+  const defaults = PRESETS[preset];
+  const phases =
+    values.only === undefined
+      ? [...PHASES]
+      : list('only', values.only, (part) => {
+          if (!(PHASES as readonly string[]).includes(part)) throw new UsageError(`--only takes ${PHASES.join(', ')}; got ${JSON.stringify(part)}`);
+          return part as Phase;
+        });
+  return {
+    preset,
+    connections: integer('connections', values.connections, 1, 10_000) ?? 100,
+    warmupRequests: integer('warmup', values.warmup, 0) ?? defaults.warmup,
+    acceptRequests: integer('requests', values.requests, 1) ?? defaults.accept,
+    drainJobs: integer('jobs', values.jobs, 1) ?? defaults.drain,
+    seedUsers: integer('seed-users', values['seed-users'], 1) ?? defaults.seedUsers,
+    repeat: integer('repeat', values.repeat, 1, 20) ?? defaults.repeat,
+    scalingWorkers: values.scaling === undefined ? [...defaults.scaling] : list('scaling', values.scaling, (part) => integer('scaling', part, 1, 64)!),
+    apis: integer('api', values.api, 1, 64) ?? 1,
+    workers: integer('workers', values.workers, 1, 64) ?? 1,
+    baselineRetryMs: integer('baseline-retry-ms', values['baseline-retry-ms'], 0, 1_000) ?? 10,
+    requestTimeoutSeconds: integer('timeout', values.timeout, 1, 600) ?? 30,
+    phases,
+    jsonFile: values.json ?? null,
+  };
+}

@@ -1,0 +1,214 @@
+// From measurements to figures: each ratio, its target and the verdict. Pure, so the tests
+// feed it crafted measurements.
+import type { LatencySummary } from '@coupons/burst/verify';
+import type { LoadSummary } from './http-load.ts';
+
+/** A pre-filled queue drained by worker processes, timed from the queue's resume. */
+export interface DrainResult {
+  workers: number;
+  /** Tickets (ours) or jobs (raw) in the queue at the start. */
+  items: number;
+  /** Until the last ticket was decided (ours) / the last job left the queue (raw). */
+  durationMs: number;
+  perSecond: number;
+  /** Ours: wallets written (issued_quantity); equal to `items` when every decision was an insert. */
+  issued?: number;
+  /** Ours: until the queue also had no job left (jobs complete once their ticket is final). */
+  jobsDrainedMs?: number;
+  /** When measured several times: every run's headline figure (this object is the best run). */
+  repeats?: number[];
+}
+
+/** This system on the seed's scenario: the burst sent, then every ticket polled until final. */
+export interface ScenarioResult {
+  requests: number;
+  /** From the first request to the last answer. */
+  burstMs: number;
+  /** From the first request until every request was decided (answered SOLD_OUT, or its ticket final). */
+  decidedMs: number | null;
+  /**
+   * The same as a client saw it: until polling found every ticket final (the burst's figure). Later
+   * than `decidedMs` by the poll rounds and by up to a second of autocannon reporting its end late.
+   */
+  seenFinalMs: number | null;
+  /** When the last coupon was issued (its issuedAt), from the first request. */
+  soldOutAfterMs: number | null;
+  latency: LatencySummary;
+  unanswered: number;
+  serverErrors: number;
+  statusCounts: Record<string, number>;
+  issued: number;
+  limit: number;
+  /** The burst verifier's failed invariants (empty: all hold). */
+  failures: string[];
+  /** When measured several times: every run's headline figure (this object is the best run). */
+  repeats?: number[];
+}
+
+export interface BenchMeasurements {
+  accept?: { ceiling: LoadSummary; api: LoadSummary };
+  drain?: { raw: DrainResult; ours: DrainResult };
+  seed?: {
+    /** The bare echo answering as many requests as the scenario has, at the same concurrency. */
+    echo: LoadSummary;
+    baselineDecisions: LoadSummary;
+    oursDecisions: DrainResult;
+    baselineScenario: LoadSummary;
+    oursScenario: ScenarioResult;
+  };
+  scaling?: DrainResult[];
+}
+
+export type Unit = 'req/s' | 'decisions/s' | 'jobs/s' | 'ms' | 'count';
+
+export interface Quantity {
+  value: number;
+  unit: Unit;
+}
+
+/** What passes: the ratio (or, for counts, the value itself) compared with `value`. */
+export interface Target {
+  of: 'ratio' | 'value';
+  op: '>=' | '<=' | '=';
+  value: number;
+}
+
+export interface FigureRow {
+  id: string;
+  /** What is compared with what. */
+  what: string;
+  ours: Quantity;
+  reference: Quantity | null;
+  /** ours / reference. */
+  ratio: number | null;
+  /** How to print the ratio: 0.74, 24.1× or 1/163. */
+  ratioStyle: 'plain' | 'times' | 'fraction';
+  target: Target | null;
+  verdict: 'pass' | 'fail' | null;
+  /** Request latency p99 in ms, where the figure has requests. */
+  p99?: { ours?: number; reference?: number };
+}
+
+export function ratioOf(ours: number, reference: number): number | null {
+  return reference > 0 && Number.isFinite(ours) && Number.isFinite(reference) ? ours / reference : null;
+}
+
+export function judge(target: Target | null, ratio: number | null, value: number): FigureRow['verdict'] {
+  if (!target) return null;
+  const measured = target.of === 'ratio' ? ratio : value;
+  if (measured === null || !Number.isFinite(measured)) return 'fail';
+  if (target.op === '>=') return measured >= target.value ? 'pass' : 'fail';
+  if (target.op === '<=') return measured <= target.value ? 'pass' : 'fail';
+  return measured === target.value ? 'pass' : 'fail';
+}
+
+function row(
+  id: string,
+  what: string,
+  ours: Quantity,
+  reference: Quantity | null,
+  ratioStyle: FigureRow['ratioStyle'],
+  target: Target | null,
+  p99?: FigureRow['p99'],
+): FigureRow {
+  const ratio = reference ? ratioOf(ours.value, reference.value) : null;
+  return { id, what, ours, reference, ratio, ratioStyle, target, verdict: judge(target, ratio, ours.value), ...(p99 && { p99 }) };
+}
+
+const count = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** Every figure that the measurements allow, in the order of the performance issue. */
+export function computeFigures(m: BenchMeasurements): FigureRow[] {
+  const rows: FigureRow[] = [];
+  if (m.accept) {
+    const { ceiling, api } = m.accept;
+    rows.push(
+      row(
+        'P1',
+        `accept rps: this API (admit + enqueue) / bare express 5 echo, ${count(api.requests)} requests each`,
+        { value: api.rps, unit: 'req/s' },
+        { value: ceiling.rps, unit: 'req/s' },
+        'plain',
+        { of: 'ratio', op: '>=', value: 0.75 },
+        { ours: api.latency.p99, reference: ceiling.latency.p99 },
+      ),
+    );
+  }
+  if (m.drain) {
+    const { raw, ours } = m.drain;
+    rows.push(
+      row(
+        'P2',
+        `decisions/s of ${ours.workers} worker on ${count(ours.items)} queued tickets / raw BullMQ no-op jobs/s`,
+        { value: ours.perSecond, unit: 'decisions/s' },
+        { value: raw.perSecond, unit: 'jobs/s' },
+        'plain',
+        { of: 'ratio', op: '>=', value: 0.6 },
+      ),
+    );
+  }
+  if (m.seed) {
+    const { echo, baselineDecisions, oursDecisions, baselineScenario, oursScenario } = m.seed;
+    rows.push(
+      row(
+        'P3',
+        `decisions/s, ${count(oursDecisions.items)} users on a ${count(oursDecisions.items)} limit: this worker (queued) / seed design (lock, count, insert per request)`,
+        { value: oursDecisions.perSecond, unit: 'decisions/s' },
+        { value: baselineDecisions.rps, unit: 'decisions/s' },
+        'times',
+        { of: 'ratio', op: '>=', value: 20 },
+        { reference: baselineDecisions.latency.p99 },
+      ),
+      row(
+        'P3',
+        `seed scenario POST p99, ${count(oursScenario.requests)} users on A0001 (limit ${oursScenario.limit}): this system / seed design`,
+        { value: oursScenario.latency.p99, unit: 'ms' },
+        { value: baselineScenario.latency.p99, unit: 'ms' },
+        'fraction',
+        { of: 'ratio', op: '<=', value: 1 / 50 },
+        { ours: oursScenario.latency.p99, reference: baselineScenario.latency.p99 },
+      ),
+      row(
+        'P3',
+        'seed scenario, time until every request is decided: this system (tickets final) / seed design (all answered)',
+        { value: oursScenario.decidedMs ?? Number.NaN, unit: 'ms' },
+        { value: baselineScenario.durationMs, unit: 'ms' },
+        'fraction',
+        null,
+      ),
+      row(
+        'P4',
+        `seed scenario, time until all ${count(oursScenario.requests)} decided / bare echo answering ${count(echo.requests)}`,
+        { value: oursScenario.decidedMs ?? Number.NaN, unit: 'ms' },
+        { value: echo.durationMs, unit: 'ms' },
+        'plain',
+        { of: 'ratio', op: '<=', value: 1.25 },
+        { ours: oursScenario.latency.p99, reference: echo.latency.p99 },
+      ),
+      row(
+        'P4',
+        'seed scenario: refused connections, timeouts and 5xx (this system)',
+        { value: oursScenario.unanswered + oursScenario.serverErrors, unit: 'count' },
+        null,
+        'plain',
+        { of: 'value', op: '=', value: 0 },
+      ),
+    );
+  }
+  if (m.scaling && m.scaling.length > 0) {
+    const base = m.scaling.find((r) => r.workers === 1) ?? m.scaling[0]!;
+    for (const result of m.scaling) {
+      rows.push(
+        row(
+          'scaling',
+          `decisions/s with ${result.workers} worker process${result.workers === 1 ? '' : 'es'} / with ${base.workers}, ${count(result.items)} queued tickets`,
+          { value: result.perSecond, unit: 'decisions/s' },
+          { value: base.perSecond, unit: 'decisions/s' },
+          'times',
+          null,
+        ),
+      );
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { parseBenchArgs, UsageError } from '../src/cli-args.ts';
+
+const parse = (...argv: string[]) => parseBenchArgs(argv);
+
+describe('parseBenchArgs', () => {
+  it('defaults to the full run, and --quick shrinks it', () => {
+    expect(parse()).toMatchObject({ preset: 'full', connections: 100, acceptRequests: 20_000, drainJobs: 20_000, seedUsers: 10_000, scalingWorkers: [1, 2, 4] });
+    expect(parse('--quick')).toMatchObject({ preset: 'quick', acceptRequests: 4_000, seedUsers: 500, scalingWorkers: [1, 2] });
+    expect(parse('--quick', '--seed-users', '2000', '--scaling', '1,3', '--only', 'seed,scaling', '--json', 'out.json')).toMatchObject({
+      seedUsers: 2_000,
+      scalingWorkers: [1, 3],
+      phases: ['seed', 'scaling'],
+      jsonFile: 'out.json',
+    });
+  });
+
+  it('refuses what it cannot run, in one line', () => {
+    expect(() => parse('--only', 'p1')).toThrow(UsageError);
+    expect(() => parse('--connections', '0')).toThrow(/--connections must be a whole number/);
+    expect(() => parse('--scaling', '1,x')).toThrow(/--scaling/);
+    expect(() => parse('--what')).toThrow(UsageError);
+    expect(parse('--help')).toBe('help');
+  });
+});
