@@ -140,7 +140,10 @@ describe("the Dockerfile's deploy step, run here", () => {
   });
 
   function run(command: string[], cwd: string, env: Record<string, string>) {
-    const child = spawn(command[0]!, command.slice(1), { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // As the image's user where we can (the official node images' `node` is uid 1000): the
+    // deployed files must be readable, and nothing may need to write beside them.
+    const asNodeUser = process.getuid?.() === 0 ? { uid: 1000, gid: 1000 } : {};
+    const child = spawn(command[0]!, command.slice(1), { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...asNodeUser });
     children.push(child);
     let output = '';
     child.stdout!.on('data', (chunk) => (output += chunk));
