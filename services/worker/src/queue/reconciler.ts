@@ -60,6 +60,8 @@ export class Reconciler {
         if (now - Number(createdAt[i] ?? 0) < config.RECONCILE_GRACE_MS) continue;
         // getJob (one HGETALL) rather than getJobState, whose LPOS scans the whole wait list.
         const job = await this.queue.getJob(ticketId);
+        // Decided meanwhile (its job completed and was removed): nothing to do.
+        if (!job && (await redis.zscore(keys.pending, ticketId)) === null) continue;
         if (!job) {
           const fresh = issueJob({ ticketId, couponCode: code });
           await this.queue.add(fresh.name, fresh.data, fresh.opts);
