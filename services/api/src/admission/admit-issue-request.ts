@@ -15,7 +15,26 @@ export interface AdmissionDeps {
   metrics: ApiMetrics;
 }
 
+/** The answer once the coupon is known to be exhausted: the common case late in a burst. */
+export interface SoldOut {
+  soldOut: true;
+  problem: HttpError;
+}
+
+const soldOutProblems = new Map<string, HttpError>();
+
+/** One shared, pre-built SOLD_OUT problem per coupon (its body is serialised once, see sendProblem). */
+function soldOutProblem(couponCode: string): HttpError {
+  let problem = soldOutProblems.get(couponCode);
+  if (!problem) {
+    problem = new HttpError(409, 'SOLD_OUT', `Coupon ${couponCode} is sold out.`);
+    soldOutProblems.set(couponCode, problem);
+  }
+  return problem;
+}
+
 export interface Admitted {
+  soldOut?: false;
   /** true for a first submission (202), false when the user already had a ticket (200). */
   created: boolean;
   ticketId: string;
@@ -30,7 +49,7 @@ export interface Admitted {
  * sequence. Only a new ticket is enqueued. If this process dies between the script and the
  * enqueue, the worker's reconciler finds the ticket without a job and enqueues it.
  */
-export async function admitIssueRequest(deps: AdmissionDeps, couponCode: string, userId: string): Promise<Admitted> {
+export async function admitIssueRequest(deps: AdmissionDeps, couponCode: string, userId: string): Promise<Admitted | SoldOut> {
   const { config, redis, queue, catalog, metrics } = deps;
   const coupon = await catalog.find(couponCode);
   if (!coupon) throw new HttpError(404, 'COUPON_NOT_FOUND', `No coupon with code ${couponCode}.`);
@@ -50,7 +69,9 @@ export async function admitIssueRequest(deps: AdmissionDeps, couponCode: string,
 
   switch (result.outcome) {
     case 'sold_out':
-      throw new HttpError(409, 'SOLD_OUT', `Coupon ${couponCode} is sold out.`);
+      // Returned, not thrown: after a sell-out most of a burst ends here, and the error path
+      // through the router costs more than the admission itself.
+      return { soldOut: true, problem: soldOutProblem(couponCode) };
     case 'overloaded':
       throw new HttpError(503, 'OVERLOADED', `Too many requests are waiting for ${couponCode}; retry later.`, {
         'Retry-After': String(config.RETRY_AFTER_SECONDS),

@@ -14,21 +14,29 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-/** Writes an RFC 9457 problem document. */
+const serialised = new WeakMap<HttpError, string>();
+
+function problemBody(error: HttpError): string {
+  let body = serialised.get(error);
+  if (body === undefined) {
+    body = JSON.stringify({
+      type: `https://coupons.example/problems/${error.code.toLowerCase().replaceAll('_', '-')}`,
+      title: TITLES[error.status] ?? 'Error',
+      status: error.status,
+      detail: error.detail,
+      code: error.code,
+    });
+    serialised.set(error, body);
+  }
+  return body;
+}
+
+/** Writes an RFC 9457 problem document (a reused HttpError is serialised once). */
 export function sendProblem(res: Response, error: HttpError): void {
-  res
-    .status(error.status)
-    .set(error.headers)
-    .type('application/problem+json')
-    .send(
-      JSON.stringify({
-        type: `https://coupons.example/problems/${error.code.toLowerCase().replaceAll('_', '-')}`,
-        title: TITLES[error.status] ?? 'Error',
-        status: error.status,
-        detail: error.detail,
-        code: error.code,
-      }),
-    );
+  res.status(error.status);
+  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+  res.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
+  res.send(problemBody(error));
 }
 
 /** Maps what express's body parser throws to the client's fault it really is. */

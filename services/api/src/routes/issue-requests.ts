@@ -5,6 +5,7 @@ import { rejectNonJsonBody } from '../http/json-body.ts';
 import { malformedParamProblem } from '../http/malformed-param.ts';
 import { parseOr400 } from '../http/validate.ts';
 import { admitIssueRequest, type AdmissionDeps } from '../admission/admit-issue-request.ts';
+import { sendProblem } from '../errors/problem-middleware.ts';
 
 export function issueRequestsRouter(deps: AdmissionDeps): Router {
   const router = Router();
@@ -15,6 +16,10 @@ export function issueRequestsRouter(deps: AdmissionDeps): Router {
     if (req.body !== undefined) parseOr400(issueRequestBodySchema, req.body, 'INVALID_BODY', 'request body');
 
     const admitted = await admitIssueRequest(deps, code, userId);
+    if (admitted.soldOut) {
+      sendProblem(res, admitted.problem);
+      return;
+    }
     const pollUrl = `/v1/tickets/${admitted.ticketId}`;
     res
       .status(admitted.created ? 202 : 200)
