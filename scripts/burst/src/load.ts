@@ -9,6 +9,8 @@ export interface LoadOptions {
   urls: string[];
   connections: number;
   timeoutSeconds: number;
+  /** Requests per second over all connections; unset: as fast as answers come back. */
+  overallRate?: number;
 }
 
 export interface LoadProgress {
@@ -55,6 +57,7 @@ export function runLoad(plan: readonly PlannedRequest[], options: LoadOptions): 
     connections: options.connections,
     amount: plan.length,
     timeout: options.timeoutSeconds,
+    ...(options.overallRate && { overallRate: options.overallRate }),
     method: 'POST',
     requests: [
       {

@@ -1,0 +1,79 @@
+// `pnpm chaos [flags]`: which scenarios, how big, which AOF fsync policy, where the JSON goes.
+import { parseArgs } from 'node:util';
+import type { AppendFsync } from '@coupons/shared/testing';
+
+export interface ChaosOptions {
+  /** Scenarios to run, by number ('3': both variants) or id ('3-sigkill', '6b'); empty: all. */
+  only: string[];
+  /** A short pass (CI): small demand, one variant of scenarios 3 and 4. */
+  quick: boolean;
+  appendfsync: AppendFsync;
+  jsonFile: string | null;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const USAGE = `Usage: pnpm chaos [flags]
+
+The burst with faults injected, one scenario at a time, each on a fresh database and a fresh
+private Redis (redis-server with appendonly yes on a free port, in a temp dir): 2 API and 3 worker
+processes, then the invariants checked against Postgres. Prints one row per scenario and exits
+non-zero on any violation (losses inherent to a flushed Redis, scenario 6b, are reported, not failed).
+
+  0  AOF cost: the burst unpaced, Redis SIGKILLed halfway: throughput, and acknowledged writes lost
+  1  a worker SIGKILLed mid-batch (before, then after the commit); a replacement started later
+  2  every worker killed; the backlog waits; new workers finish it
+  3  Redis restarted mid-burst (SIGTERM, then SIGKILL): 503 while down, API and workers reconnect
+  4  Postgres restarted mid-burst (a private server: pg_ctl stop -m fast, then -m immediate)
+  5  a lock holder SIGSTOPped past its lease, another worker takes over, SIGCONT: fenced out
+  6  Redis fast-path state lost: (a) meta and users keys deleted, (b) FLUSHALL
+  7  overload: far more requests than ADMISSION_MAX_BACKLOG; clients retry after Retry-After
+
+Flags
+  --only S[,S...]        run these scenarios: a number above (all its variants) or an id
+                         (3-sigterm, 3-sigkill, 4-fast, 4-immediate, 6a, 6b); default all
+  --quick                a short pass (a minute or two): small demand; 3 and 4 run one variant
+  --appendfsync POLICY   everysec (default) or always, for the private Redis's AOF
+  --json FILE            also write every row and its details as JSON
+  --help                 this text
+
+Progress goes to stderr, the table to stdout. Exit code 0: every invariant held;
+1: a violation; 2: bad flags or the cluster could not be started.`;
+
+/** `scenarioIds`: every scenario's id ('1', '3-sigterm', '6a', ...); --only takes those or their numbers. */
+export function parseChaosArgs(argv: string[], scenarioIds: readonly string[]): ChaosOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        only: { type: 'string' },
+        quick: { type: 'boolean', default: false },
+        appendfsync: { type: 'string', default: 'everysec' },
+        json: { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values } = parsed;
+  if (values.help) return 'help';
+
+  const only: string[] = [];
+  if (values.only !== undefined) {
+    for (const part of values.only.split(',').map((p) => p.trim())) {
+      const known = scenarioIds.includes(part) || scenarioIds.some((id) => id.match(/^\d+/)![0] === part);
+      if (!known) throw new UsageError(`--only takes scenario numbers or ids (${scenarioIds.join(', ')}), not "${part}"`);
+      if (!only.includes(part)) only.push(part);
+    }
+  }
+  const appendfsync = values.appendfsync;
+  if (appendfsync !== 'everysec' && appendfsync !== 'always') throw new UsageError(`--appendfsync is everysec or always, not "${appendfsync}"`);
+  if (values.json === '') throw new UsageError('--json needs a file name');
+  return { only, quick: values.quick ?? false, appendfsync, jsonFile: values.json ?? null };
+}

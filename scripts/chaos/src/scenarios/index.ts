@@ -1,0 +1,24 @@
+// Every scenario, in the order a run takes them.
+import type { Scenario } from '../scenario.ts';
+import { allWorkersKilled } from './all-workers-killed.ts';
+import { aofCost } from './aof-cost.ts';
+import { fastPathKeysDeleted, redisFlushed } from './fast-path-loss.ts';
+import { overload } from './overload.ts';
+import { pausedLockHolder } from './paused-lock-holder.ts';
+import { postgresRestartFast, postgresRestartImmediate } from './postgres-restart.ts';
+import { redisRestartKill, redisRestartTerm } from './redis-restart.ts';
+import { workerKilledMidBatch } from './worker-killed.ts';
+
+export const SCENARIOS: readonly Scenario[] = [
+  aofCost,
+  workerKilledMidBatch,
+  allWorkersKilled,
+  redisRestartTerm,
+  redisRestartKill,
+  postgresRestartFast,
+  postgresRestartImmediate,
+  pausedLockHolder,
+  fastPathKeysDeleted,
+  redisFlushed,
+  overload,
+];

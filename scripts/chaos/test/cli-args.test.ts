@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { parseChaosArgs, UsageError } from '../src/cli-args.ts';
+import { selectScenarios } from '../src/run-chaos.ts';
+import { SCENARIOS } from '../src/scenarios/index.ts';
+
+const ids = SCENARIOS.map((s) => s.id);
+const parse = (...argv: string[]) => parseChaosArgs(argv, ids);
+const chosen = (...argv: string[]) => {
+  const options = parse(...argv);
+  if (options === 'help') throw new Error('help');
+  return selectScenarios(options).map((s) => s.id);
+};
+
+describe('pnpm chaos flags', () => {
+  it('runs every scenario and variant by default, one variant of 3 and 4 with --quick', () => {
+    expect(chosen()).toEqual(['0', '1', '2', '3-sigterm', '3-sigkill', '4-fast', '4-immediate', '5', '6a', '6b', '7']);
+    expect(chosen('--quick')).toEqual(['1', '2', '3-sigkill', '4-immediate', '5', '6a', '6b', '7']);
+  });
+
+  it('selects by number (every variant) or by id, in run order', () => {
+    expect(chosen('--only', '6,1')).toEqual(['1', '6a', '6b']);
+    expect(chosen('--only', '3-sigterm,7')).toEqual(['3-sigterm', '7']);
+    expect(chosen('--quick', '--only', '3')).toEqual(['3-sigkill']);
+    expect(chosen('--quick', '--only', '3-sigterm')).toEqual(['3-sigterm']);
+  });
+
+  it('takes the AOF fsync policy and a JSON file', () => {
+    expect(parse('--appendfsync', 'always', '--json', 'out.json')).toEqual({ only: [], quick: false, appendfsync: 'always', jsonFile: 'out.json' });
+    expect(parse()).toMatchObject({ appendfsync: 'everysec', jsonFile: null });
+    expect(parse('--help')).toBe('help');
+  });
+
+  it.each([
+    [['--only', '9'], /--only takes scenario numbers or ids/],
+    [['--only', '6c'], /not "6c"/],
+    [['--appendfsync', 'no'], /everysec or always/],
+    [['--json', ''], /--json needs a file name/],
+    [['--fast'], /Unknown option/],
+  ])('refuses %j with one clear line', (argv, message) => {
+    expect(() => parse(...argv)).toThrow(UsageError);
+    expect(() => parse(...argv)).toThrow(message);
+  });
+});

@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import type { CouponFacts, RecordedRequest, TicketOutcome } from '@coupons/burst/burst-run';
+import { verifyBurst } from '@coupons/burst/verify';
+import { judge, placeInLine, type JudgeRules } from '../src/judge.ts';
+
+/** A crafted run of one coupon: each user sends at t = 10·i, is answered 5 ms later. */
+function run(
+  users: { status: number; code?: string; ticket?: TicketOutcome['status'] | 'gone' | 'never'; resubmitTicket?: TicketOutcome['status'] }[],
+  facts: Partial<CouponFacts> = {},
+) {
+  const requests: RecordedRequest[] = [];
+  const tickets: TicketOutcome[] = [];
+  users.forEach((u, i) => {
+    const userId = `user-${i}`;
+    const ticketId = u.status === 202 ? `ticket-${i}` : undefined;
+    requests.push({ userId, couponCode: 'X', sentAt: 10 * i, answeredAt: u.status === 0 ? null : 10 * i + 5, status: u.status, ...(u.code && { code: u.code }), ...(ticketId && { ticketId }) });
+    if (ticketId) {
+      const gone = u.ticket === 'gone';
+      const never = u.ticket === 'never';
+      const status = u.ticket === 'gone' || u.ticket === 'never' ? null : (u.ticket ?? 'issued');
+      tickets.push({ ticketId, userId, couponCode: 'X', status, ...(gone ? { lastPollStatus: 404 } : never ? { lastPollStatus: 200 } : {}) });
+    }
+    if (u.resubmitTicket) {
+      // A resubmission after the dedupe was lost: a second ticket.
+      requests.push({ userId, couponCode: 'X', sentAt: 1000 + i, answeredAt: 1005 + i, status: 202, ticketId: `again-${i}` });
+      tickets.push({ ticketId: `again-${i}`, userId, couponCode: 'X', status: u.resubmitTicket });
+    }
+  });
+  const issuedTickets = tickets.filter((t) => t.status === 'issued').length;
+  const coupon: CouponFacts = { code: 'X', limit: 2, issued: issuedTickets, source: 'postgres', wallets: issuedTickets, distinctWalletUsers: issuedTickets, ...facts };
+  const verdict = verifyBurst({ fresh: true, startedAt: 0, requests, tickets, coupons: [coupon] });
+  return { requests, tickets, facts: [coupon], verdict };
+}
+
+const judged = (r: ReturnType<typeof run>, rules: JudgeRules = {}, silentWinners?: Record<string, number>) => judge({ ...r, silentWinners }, rules);
+
+describe('judge', () => {
+  it('passes an exact, fair event and reports its figures', () => {
+    const result = judged(run([{ status: 202 }, { status: 202 }, { status: 202, ticket: 'rejected' }, { status: 409, code: 'SOLD_OUT' }]));
+    expect(result.violations).toEqual([]);
+    expect(result.figures).toMatchObject({ requests: 4, accepted: 3, coupons: [{ code: 'X', limit: 2, issued: 2 }], duplicates: 0, inversions: 0, ticketsLost: 0, serverErrors: 0 });
+  });
+
+  it('fails over-issue and a wallet count that disagrees with issued_quantity', () => {
+    const result = judged(run([{ status: 202 }, { status: 202 }, { status: 202 }], { issued: 3, wallets: 4, distinctWalletUsers: 3 }));
+    expect(result.violations.join('\n')).toMatch(/over-issued: 3 for a limit of 2/);
+    expect(result.violations.join('\n')).toMatch(/issued_quantity 3 but 4 wallet rows/);
+    expect(result.violations.join('\n')).toMatch(/1 duplicate wallets in Postgres/);
+  });
+
+  it('fails an inversion: answered first, lost; sent later, won', () => {
+    const result = judged(run([{ status: 202, ticket: 'rejected' }, { status: 202 }, { status: 202 }]));
+    expect(result.violations.join('\n')).toMatch(/2 first-come inversions/);
+  });
+
+  it('allows 503 UNAVAILABLE only while a dependency is down; never a 500, never a hang', () => {
+    const users = [{ status: 202 }, { status: 202 }, { status: 503, code: 'UNAVAILABLE' }, { status: 409, code: 'SOLD_OUT' }];
+    expect(judged(run(users)).violations).toEqual(['1 answers 503 UNAVAILABLE with every dependency up']);
+    expect(judged(run(users), { unavailableExpected: true }).violations).toEqual([]);
+    const broken = judged(run([...users, { status: 500, code: 'INTERNAL' }, { status: 0 }]), { unavailableExpected: true });
+    expect(broken.violations).toEqual(['1 server errors (5xx other than 503 OVERLOADED / UNAVAILABLE)', '1 requests got no answer within the client timeout (a hang)']);
+  });
+
+  it('fails a ticket that never becomes final, saying how it was last seen', () => {
+    const result = judged(run([{ status: 202 }, { status: 202 }, { status: 202, ticket: 'never' }]));
+    expect(result.violations).toEqual(['X: 1 tickets never reached a final state (poll 200: 1)']);
+  });
+
+  it('allows a second ticket only when the dedupe state was lost', () => {
+    const users = [{ status: 202, resubmitTicket: 'rejected' as const }, { status: 202 }, { status: 409, code: 'SOLD_OUT' }];
+    expect(judged(run(users)).violations).toEqual(['X: 1 users got a second ticket when resubmitting']);
+    const lost = judged(run(users), { secondTicketsExpected: true });
+    expect(lost.violations).toEqual([]);
+    expect(lost.inherent).toEqual(['X: 1 users got a second ticket when resubmitting (the dedupe state was lost; no second coupon)']);
+  });
+
+  it('after a flush, reports tickets gone with Redis and inversions against their users as inherent', () => {
+    // user-0 was admitted first, then Redis was flushed: their ticket is gone (404); later users won.
+    const result = judged(run([{ status: 202, ticket: 'gone' }, { status: 202 }, { status: 202 }, { status: 202, ticket: 'rejected' }]), { redisFlushed: true });
+    expect(result.violations).toEqual([]);
+    expect(result.inherent).toEqual(['X: 1 tickets lost with the flushed Redis (polls answer 404)', 'X: 2 inversions against users whose place in line was flushed away']);
+    expect(result.figures.ticketsLost).toBe(1);
+  });
+
+  it('still fails a stuck ticket and a winner who cannot see their ticket after a flush', () => {
+    const r = run([{ status: 202, ticket: 'never' }, { status: 202 }, { status: 409, code: 'SOLD_OUT' }], { issued: 2, wallets: 2, distinctWalletUsers: 2 });
+    expect(judged(r, { redisFlushed: true }).violations).toEqual(['X: 1 tickets never reached a final state (poll 200: 1)']);
+    const invisible = run([{ status: 202 }, { status: 202, ticket: 'gone' }, { status: 409, code: 'SOLD_OUT' }], { issued: 2, wallets: 2, distinctWalletUsers: 2 });
+    expect(judged(invisible, { redisFlushed: true }).violations).toEqual(['X: Postgres issued 2 but only 1 tickets ended issued: 1 winners cannot see their ticket']);
+    // Knowing the wallets, the lost ticket is seen for what it is: a winner's.
+    expect(judge({ ...invisible, walletIds: new Set(['ticket-0', 'ticket-1']) }, { redisFlushed: true }).violations).toEqual([
+      "X: 1 winners' tickets answer 404 though Postgres holds their wallets (the rebuild did not restore them)",
+    ]);
+  });
+
+  it('accounts for winners who were answered 503 and found their ticket on asking again', () => {
+    const r = run([{ status: 202 }, { status: 503, code: 'UNAVAILABLE' }, { status: 409, code: 'SOLD_OUT' }], { issued: 2, wallets: 2, distinctWalletUsers: 2 });
+    expect(judged(r, { unavailableExpected: true }).violations).toEqual(['X: Postgres issued 2 but only 1 tickets ended issued: 1 winners cannot see their ticket']);
+    expect(judged(r, { unavailableExpected: true }, { X: 1 }).violations).toEqual([]);
+  });
+
+  it('places a user admitted by a request answered 503 where that request was sent', () => {
+    // W's first request was admitted as Redis went away (503); W's resubmission got 200 with that ticket.
+    const requests: RecordedRequest[] = [
+      { userId: 'W', couponCode: 'X', sentAt: 0, answeredAt: 2, status: 503, code: 'UNAVAILABLE' },
+      { userId: 'L', couponCode: 'X', sentAt: 10, answeredAt: 12, status: 202, ticketId: 'l' },
+      { userId: 'W', couponCode: 'X', sentAt: 100, answeredAt: 102, status: 200, ticketId: 'w' },
+    ];
+    const tickets: TicketOutcome[] = [
+      { ticketId: 'w', userId: 'W', couponCode: 'X', status: 'issued' },
+      { ticketId: 'l', userId: 'L', couponCode: 'X', status: 'rejected' },
+    ];
+    const coupon: CouponFacts = { code: 'X', limit: 1, issued: 1, source: 'postgres', wallets: 1, distinctWalletUsers: 1 };
+    const verdict = verifyBurst({ fresh: true, startedAt: 0, requests, tickets, coupons: [coupon] });
+    expect(verdict.coupons[0]!.inversions).toBe(1); // by its 200 alone, W looks like it came after L
+    const result = judge({ requests, tickets, facts: [coupon], verdict }, { unavailableExpected: true });
+    expect(result.violations).toEqual([]);
+    expect(result.figures.inversions).toBe(0);
+    expect(placeInLine(requests).admittedUnanswered).toBe(1);
+    // A 200 with no unanswered request before it is placed where it was sent.
+    expect(placeInLine([requests[1]!, { ...requests[2]!, userId: 'L' }]).admittedUnanswered).toBe(0);
+  });
+});
