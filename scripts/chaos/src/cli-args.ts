@@ -5,7 +5,7 @@ import type { AppendFsync } from '@coupons/shared/testing';
 export interface ChaosOptions {
   /** Scenarios to run, by number ('3': both variants) or id ('3-sigkill', '6b'); empty: all. */
   only: string[];
-  /** A short pass (CI): small demand, one variant of scenarios 3 and 4. */
+  /** A short pass: small demand; scenarios 2, 3-sigkill, 4-immediate, 6b, 7. */
   quick: boolean;
   appendfsync: AppendFsync;
   jsonFile: string | null;
@@ -34,7 +34,8 @@ non-zero on any violation (losses inherent to a flushed Redis, scenario 6b, are 
 Flags
   --only S[,S...]        run these scenarios: a number above (all its variants) or an id
                          (3-sigterm, 3-sigkill, 4-fast, 4-immediate, 6a, 6b); default all
-  --quick                a short pass (a minute or two): small demand; 3 and 4 run one variant
+  --quick                a short pass (a minute or two): small demand, and only 2, 3-sigkill,
+                         4-immediate, 6b and 7 (the worker tests cover 1, 5 and 6a's faults)
   --appendfsync POLICY   everysec (default) or always, for the private Redis's AOF
   --json FILE            also write every row and its details as JSON
   --help                 this text

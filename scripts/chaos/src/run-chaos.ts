@@ -42,10 +42,16 @@ export interface ChaosHooks {
   onInterrupt(undo: () => Promise<void>): void;
 }
 
+/**
+ * --only names scenarios by id, or by number (all its variants). With --quick, a number stands for
+ * its quick variants when it has some (3 → 3-sigkill), for all of them when it has none (1 → 1).
+ */
 export function selectScenarios(options: Pick<ChaosOptions, 'only' | 'quick'>): Scenario[] {
-  const chosen = (s: Scenario) => options.only.length === 0 || options.only.includes(s.id) || options.only.includes(String(s.number));
-  // A variant named by its id runs even when --quick would leave it out.
-  return SCENARIOS.filter((s) => chosen(s) && (!options.quick || s.inQuick || options.only.includes(s.id)));
+  if (options.only.length === 0) return SCENARIOS.filter((s) => !options.quick || s.inQuick);
+  const hasQuickVariant = (n: number) => SCENARIOS.some((s) => s.number === n && s.inQuick);
+  return SCENARIOS.filter(
+    (s) => options.only.includes(s.id) || (options.only.includes(String(s.number)) && (!options.quick || s.inQuick || !hasQuickVariant(s.number))),
+  );
 }
 
 async function runScenario(scenario: Scenario, options: ChaosOptions, hooks: ChaosHooks): Promise<ScenarioResult> {

@@ -1,9 +1,8 @@
 // CI's chaos pass: the real CLI end to end (private Redis and Postgres, 2 APIs, 3 workers, faults,
-// Postgres truth). The whole quick pass takes 2-3 minutes on the 2-core machine, too long beside
-// the rest of the suite, so CI runs the scenarios no other test covers: every worker killed (2),
-// Redis SIGKILLed and restarted (3-sigkill), Postgres crashed and restarted (4-immediate), overload
-// (7). The worker tests cover 1, 5 and 6a; 6b is left out while the defect it finds stands (see
-// scripts/chaos/README.md). `pnpm chaos --quick` runs them all.
+// Postgres truth) — the quick pass (`pnpm chaos --quick`: 2, 3-sigkill, 4-immediate, 6b, 7) less 6b,
+// which fails while the defect it found stands (a winner's ticket lost when Redis is flushed between
+// a batch's commit and its resolve; see scripts/chaos/README.md). Put 6b back once that is fixed.
+// About a minute and a half here.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,7 +33,12 @@ it(`pnpm chaos --quick --only ${CI_SCENARIOS.join(',')} holds every invariant`, 
   for (const result of report.results) {
     expect(result.violations, result.id).toEqual([]);
     expect(result.figures, result.id).toMatchObject({ duplicates: 0, inversions: 0, ticketsLost: 0, serverErrors: 0, unanswered: 0 });
-    for (const coupon of result.figures!.coupons) expect(coupon.issued, `${result.id} ${coupon.code}`).toBe(coupon.limit);
+    // Exactly the limit, except where users answered 503 during the outage (who do not ask again
+    // in the burst) may leave fewer than `limit` in line: the judge checks that case.
+    for (const coupon of result.figures!.coupons) {
+      if (result.id === '3-sigkill') expect(coupon.issued, `${result.id} ${coupon.code}`).toBeLessThanOrEqual(coupon.limit);
+      else expect(coupon.issued, `${result.id} ${coupon.code}`).toBe(coupon.limit);
+    }
   }
   const byId = Object.fromEntries(report.results.map((r) => [r.id, r]));
   expect(byId['3-sigkill']!.figures!.unavailable).toBeGreaterThan(0); // the API did answer 503 while Redis was down

@@ -107,7 +107,7 @@ export const fastPathKeysDeleted: Scenario = {
   id: '6a',
   number: 6,
   title: 'fast-path keys (meta, users) deleted mid-burst',
-  inQuick: true,
+  inQuick: false,
   run: (ctx) => loseFastPath(ctx, 'delete'),
 };
 

@@ -18,7 +18,7 @@ export const pausedLockHolder: Scenario = {
   id: '5',
   number: 5,
   title: 'lock holder SIGSTOPped past its lease, then SIGCONT',
-  inQuick: true,
+  inQuick: false,
   async run(ctx) {
     const redis = await ctx.startRedis();
     const { coupons, demand, codes } = scenarioCoupons('F5', ctx.sizes);

@@ -15,7 +15,7 @@ export const workerKilledMidBatch: Scenario = {
   id: '1',
   number: 1,
   title: 'worker SIGKILLed mid-batch, replacement later',
-  inQuick: true,
+  inQuick: false,
   async run(ctx) {
     const redis = await ctx.startRedis();
     const { coupons, demand, codes } = scenarioCoupons('K1', ctx.sizes);
