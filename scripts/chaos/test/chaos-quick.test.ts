@@ -1,8 +1,7 @@
 // CI's chaos pass: the real CLI end to end (private Redis and Postgres, 2 APIs, 3 workers, faults,
 // Postgres truth) — the quick pass (`pnpm chaos --quick`: 2, 3-sigkill, 4-immediate, 6b, 7) less 6b,
-// which fails while the defect it found stands (a winner's ticket lost when Redis is flushed between
-// a batch's commit and its resolve; see scripts/chaos/README.md). Put 6b back once that is fixed.
-// About a minute and a half here.
+// whose inherent losses (undecided tickets flushed with Redis) need their own assertions; the defect
+// it found is fixed (see scripts/chaos/README.md). About a minute and a half here.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

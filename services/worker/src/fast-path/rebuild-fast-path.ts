@@ -28,7 +28,8 @@ export async function rebuildFastPathIfMissing(deps: WorkerDeps, couponCode: str
   const wallets = await walletsOfCoupon(db, coupon.id);
   for (let offset = 0; offset < wallets.length; offset += CHUNK) {
     const chunk = wallets.slice(offset, offset + CHUNK);
-    const present = await Promise.all(chunk.map((wallet) => redis.exists(`${keys.ticketPrefix}${wallet.id}`)));
+    // A ticket counts as present only whole (with its user): a partial hash is rewritten.
+    const present = await Promise.all(chunk.map((wallet) => redis.hexists(`${keys.ticketPrefix}${wallet.id}`, 'user')));
     const pipeline = redis.pipeline();
     chunk.forEach((wallet, i) => {
       pipeline.hsetnx(keys.users, wallet.user_id, wallet.id);

@@ -2,6 +2,8 @@ import type { Queue } from 'bullmq';
 import { listCoupons } from '@coupons/shared/db';
 import { issueJob, type IssueJobData } from '@coupons/shared/queue';
 import { couponKeys } from '@coupons/shared/redis';
+import { rebuildFastPathIfMissing } from '../fast-path/rebuild-fast-path.ts';
+import { withCouponLock } from '../lock/coupon-lock.ts';
 import type { WorkerDeps } from '../worker-deps.ts';
 
 /** How many of the oldest pending tickets per coupon each pass looks at. */
@@ -54,6 +56,11 @@ export class Reconciler {
     let requeued = 0;
     for (const { code } of await listCoupons(db)) {
       const keys = couponKeys(config.REDIS_PREFIX, code);
+      // Fast-path state lost while no batch runs (nothing pending): rebuild it now, so winners'
+      // tickets answer again and newcomers get the sold-out fast path.
+      if ((await redis.exists(keys.meta)) === 0) {
+        await withCouponLock(redis, keys, config.LOCK_LEASE_MS, log, () => rebuildFastPathIfMissing(this.deps, code, keys));
+      }
       const ticketIds = await redis.zrange(keys.pending, 0, SCAN_PER_COUPON - 1);
       const createdAt = await Promise.all(ticketIds.map((id) => redis.hget(`${keys.ticketPrefix}${id}`, 'createdAt')));
       for (const [i, ticketId] of ticketIds.entries()) {

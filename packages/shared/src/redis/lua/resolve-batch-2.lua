@@ -24,7 +24,9 @@ for i = 5, #ARGV, 4 do
   local ticketId, status, reason, wallet = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local key = ticketPrefix .. ticketId
   redis.call('ZREM', pendingKey, ticketId)
-  if redis.call('HGET', key, 'status') ~= status then
+  -- A ticket whose hash is gone (Redis lost it after the commit) is not recreated half-way
+  -- here: the fast-path rebuild recreates winners' tickets whole from Postgres.
+  if redis.call('HEXISTS', key, 'user') == 1 and redis.call('HGET', key, 'status') ~= status then
     redis.call('HSET', key, 'status', status)
     if reason ~= '' then redis.call('HSET', key, 'reason', reason) end
     if wallet ~= '' then
@@ -33,7 +35,7 @@ for i = 5, #ARGV, 4 do
     end
     resolved = resolved + 1
   end
-  redis.call('EXPIRE', key, ttl)
+  if redis.call('EXISTS', key) == 1 then redis.call('EXPIRE', key, ttl) end
 end
 
 -- The mirror is only advanced while it exists: a missing meta means the fast path was lost,
