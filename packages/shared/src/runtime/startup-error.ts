@@ -28,7 +28,7 @@ function codeOf(error: unknown): string | undefined {
 export function redisStartupError(url: string, cause: unknown): StartupError {
   const code = codeOf(cause) ?? (cause as Error)?.message ?? String(cause);
   return new StartupError(
-    `Cannot reach Redis at ${safeUrl(url)} (${code}). Start Redis (README: "Local services") or set REDIS_URL to a reachable server.`,
+    `Cannot reach Redis at ${safeUrl(url)} (${code}). Start Redis (README: "Quick start") or set REDIS_URL to a reachable server.`,
   );
 }
 
@@ -46,7 +46,7 @@ export function postgresStartupError(url: string, cause: unknown): StartupError 
   }
   const why = code && (NETWORK_CODES.has(code) || /^[0-9A-Z]{5}$/.test(code)) ? code : ((cause as Error)?.message ?? String(cause));
   return new StartupError(
-    `Cannot reach Postgres at ${safeUrl(url)} (${why}). Start Postgres (README: "Local services") or set DATABASE_URL to a reachable server.`,
+    `Cannot reach Postgres at ${safeUrl(url)} (${why}). Start Postgres (README: "Quick start") or set DATABASE_URL to a reachable server.`,
   );
 }
 
