@@ -14,12 +14,15 @@ function parseCandidates(flat: string[]): Candidate[] {
   return candidates;
 }
 
-/** The outcomes as resolve-batch-2.lua takes them: ticketId, status, reason, walletId|issuedAt. */
-function outcomeArgs(batch: RecordedBatch): string[] {
+/** The outcomes as resolve-batch-2.lua takes them: ticketId, status, reason, walletId|issuedAt|userId|coupon. */
+function outcomeArgs(batch: RecordedBatch, couponCode: string): string[] {
   const args: string[] = [];
   for (const decision of batch.decisions) {
     const reason = decision.status === 'rejected' ? (decision.reason ?? '') : '';
-    const wallet = decision.status === 'issued' ? `${decision.ticketId}|${batch.issuedAt.get(decision.ticketId) ?? Date.now()}` : '';
+    const wallet =
+      decision.status === 'issued'
+        ? `${decision.ticketId}|${batch.issuedAt.get(decision.ticketId) ?? Date.now()}|${decision.userId}|${couponCode}`
+        : '';
     args.push(decision.ticketId, decision.status, reason, wallet);
   }
   return args;
@@ -77,7 +80,7 @@ export async function drainCoupon(
     await redis.resolveDecisionBatch(
       keys.pending, keys.meta,
       keys.ticketPrefix, config.TICKET_TTL_SECONDS, batch.issuedQuantity, batch.totalQuantity,
-      ...outcomeArgs(batch),
+      ...outcomeArgs(batch, couponCode),
     );
     decided += candidates.length;
     log.debug({ coupon: couponCode, size: candidates.length, issued: batch.issuedQuantity, fence: lease.fence }, 'batch decided');

@@ -11,7 +11,8 @@
     ARGV[2] ticket TTL, seconds
     ARGV[3] issued quantity after the commit (from Postgres)
     ARGV[4] total quantity
-    ARGV[5..] groups of 4: ticketId, status, reason ('' if none), walletId|issuedAt ('' if none)
+    ARGV[5..] groups of 4: ticketId, status, reason ('' if none),
+              walletId|issuedAt[|userId|couponCode] ('' if none)
 
   Output: number of tickets that became final now.
 ]]
@@ -24,15 +25,20 @@ for i = 5, #ARGV, 4 do
   local ticketId, status, reason, wallet = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local key = ticketPrefix .. ticketId
   redis.call('ZREM', pendingKey, ticketId)
-  -- A ticket whose hash is gone (Redis lost it after the commit) is not recreated half-way
-  -- here: the fast-path rebuild recreates winners' tickets whole from Postgres.
-  if redis.call('HEXISTS', key, 'user') == 1 and redis.call('HGET', key, 'status') ~= status then
-    redis.call('HSET', key, 'status', status)
-    if reason ~= '' then redis.call('HSET', key, 'reason', reason) end
-    if wallet ~= '' then
-      local bar = string.find(wallet, '|', 1, true)
-      redis.call('HSET', key, 'walletId', string.sub(wallet, 1, bar - 1), 'issuedAt', string.sub(wallet, bar + 1))
+  local parts = {}
+  for part in string.gmatch(wallet, '[^|]+') do parts[#parts + 1] = part end
+  if redis.call('HEXISTS', key, 'user') == 1 then
+    if redis.call('HGET', key, 'status') ~= status then
+      redis.call('HSET', key, 'status', status)
+      if reason ~= '' then redis.call('HSET', key, 'reason', reason) end
+      if parts[2] then redis.call('HSET', key, 'walletId', parts[1], 'issuedAt', parts[2]) end
+      resolved = resolved + 1
     end
+  elseif status == 'issued' and parts[4] then
+    -- Redis lost this winner's ticket after the commit (a flush, an everysec crash): write it
+    -- whole again, so the winner can still poll it. Never a partial hash.
+    redis.call('HSET', key, 'coupon', parts[4], 'user', parts[3], 'seq', 0, 'status', status,
+      'walletId', parts[1], 'issuedAt', parts[2], 'createdAt', parts[2])
     resolved = resolved + 1
   end
   if redis.call('EXISTS', key) == 1 then redis.call('EXPIRE', key, ttl) end
