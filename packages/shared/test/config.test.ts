@@ -106,3 +106,49 @@ describe('loadConfig', () => {
     expect(port).toBe(3000);
   });
 });
+
+describe('loadConfig: Redis high availability (Sentinel, durable admission)', () => {
+  it('defaults to no sentinels and async admission', () => {
+    const config = loadConfig({});
+    expect(config.REDIS_SENTINELS).toBeUndefined();
+    expect(config).toMatchObject({ REDIS_SENTINEL_NAME: 'mymaster', ADMISSION_DURABILITY: 'async', ADMISSION_REPLICA_TIMEOUT_MS: 200 });
+    expect(config.REDIS_SENTINEL_PASSWORD).toBeUndefined();
+  });
+
+  it('parses a sentinel list into addresses (names, IPv4, [IPv6])', () => {
+    const config = loadConfig({
+      REDIS_SENTINELS: 'redis-sentinel-0.redis-sentinel:26379,10.0.0.7:26380,[::1]:26381',
+      REDIS_SENTINEL_NAME: 'coupons-primary',
+      REDIS_SENTINEL_PASSWORD: 's3cret',
+      ADMISSION_DURABILITY: 'replica',
+      ADMISSION_REPLICA_TIMEOUT_MS: '500',
+    });
+    expect(config.REDIS_SENTINELS).toEqual([
+      { host: 'redis-sentinel-0.redis-sentinel', port: 26379 },
+      { host: '10.0.0.7', port: 26380 },
+      { host: '::1', port: 26381 },
+    ]);
+    expect(config).toMatchObject({ REDIS_SENTINEL_NAME: 'coupons-primary', REDIS_SENTINEL_PASSWORD: 's3cret', ADMISSION_DURABILITY: 'replica', ADMISSION_REPLICA_TIMEOUT_MS: 500 });
+  });
+
+  it.each([
+    ['REDIS_SENTINELS', 'sentinel-0'],
+    ['REDIS_SENTINELS', 'sentinel-0:26379,'],
+    ['REDIS_SENTINELS', 'sentinel-0:26379 sentinel-1:26379'],
+    ['REDIS_SENTINELS', 'redis://sentinel-0:26379'],
+    ['REDIS_SENTINELS', 'sentinel-0:0'],
+    ['REDIS_SENTINELS', 'sentinel-0:70000'],
+    ['REDIS_SENTINEL_NAME', 'my master'],
+    ['ADMISSION_DURABILITY', 'sync'],
+    ['ADMISSION_REPLICA_TIMEOUT_MS', '0'],
+    ['ADMISSION_REPLICA_TIMEOUT_MS', '20000'],
+  ])('refuses %s=%s with one line naming the variable and the value', (name, value) => {
+    const error = configErrorFrom({ [name]: value });
+    expect(error.message).not.toMatch(/[\r\n]/);
+    expect(error.message).toContain(`${name}=${JSON.stringify(value)}`);
+  });
+
+  it('tells the expected form of REDIS_SENTINELS', () => {
+    expect(configErrorFrom({ REDIS_SENTINELS: 'sentinel-0' }).message).toContain('expected host:port[,host:port…]');
+  });
+});

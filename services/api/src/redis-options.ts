@@ -15,3 +15,11 @@ export function apiRedisOptions(): RedisOptions {
     retryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
   };
 }
+
+/**
+ * The durable-admission connection (ADMISSION_DURABILITY=replica): it only sends a marker and
+ * WAIT, which blocks it, so no auto-pipelining; its command timeout outlasts WAIT's own.
+ */
+export function replicaAckRedisOptions(waitTimeoutMs: number): RedisOptions {
+  return { ...apiRedisOptions(), enableAutoPipelining: false, commandTimeout: waitTimeoutMs + 1_000 };
+}

@@ -2,14 +2,16 @@
 import { loadConfig } from '@coupons/shared/config';
 import { createDb } from '@coupons/shared/db';
 import { registerCommands } from '@coupons/shared/redis';
-import { checkPostgres, connectRedis, onShutdownSignal, runMain } from '@coupons/shared/runtime';
+import { checkPostgres, connectRedis, onShutdownSignal, redisTarget, runMain } from '@coupons/shared/runtime';
 import { startIssueWorker } from './worker.ts';
 
 await runMain('worker', async (log) => {
   const config = loadConfig();
   log.level = config.LOG_LEVEL;
-  const redis = registerCommands(await connectRedis(config.REDIS_URL, { enableAutoPipelining: true, maxRetriesPerRequest: 3 }));
-  const bullConnection = await connectRedis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  // REDIS_URL's host, or the sentinels' primary (BullMQ's duplicates of bullConnection follow too).
+  const target = redisTarget(config);
+  const redis = registerCommands(await connectRedis(target, { enableAutoPipelining: true, maxRetriesPerRequest: 3 }));
+  const bullConnection = await connectRedis(target, { maxRetriesPerRequest: null });
   for (const connection of [redis, bullConnection]) {
     connection.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   }

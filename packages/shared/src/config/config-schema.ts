@@ -2,6 +2,20 @@ import { z } from 'zod';
 
 const int = (min: number) => z.coerce.number().int().min(min);
 
+// Redis high availability (issue 8): `host:port,host:port,…` (a host may be an [IPv6] literal).
+const SENTINELS_FORM = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}(?:,(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5})*$/;
+export interface SentinelAddress {
+  host: string;
+  port: number;
+}
+const parseSentinels = (list: string, ctx: z.RefinementCtx): SentinelAddress[] =>
+  list.split(',').map((entry) => {
+    const colon = entry.lastIndexOf(':');
+    const port = Number(entry.slice(colon + 1));
+    if (port < 1 || port > 65535) ctx.addIssue({ code: 'custom', message: `port ${port} of ${entry} is not in 1-65535` });
+    return { host: entry.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port };
+  });
+
 /**
  * Every environment variable the API and the worker read, with its default.
  * The README's configuration table and the k8s ConfigMap list exactly these.
@@ -44,6 +58,29 @@ export const configFields = z.object({
   SHUTDOWN_READINESS_DELAY_MS: int(0).default(0),
   /** Graceful shutdown deadline before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: int(100).default(15_000),
+
+  // ── Redis high availability (issue 8): Sentinel discovery and durable admission ──────────────
+  /**
+   * Sentinels to find the Redis primary through: `host:port,host:port,…`. Unset: REDIS_URL's host
+   * is the primary. Set: REDIS_URL keeps only the password and the database index.
+   */
+  REDIS_SENTINELS: z
+    .string()
+    .regex(SENTINELS_FORM, 'expected host:port[,host:port…], e.g. redis-sentinel-0:26379,redis-sentinel-1:26379')
+    .transform(parseSentinels)
+    .optional(),
+  /** The primary's name in the sentinels' configuration (`sentinel monitor <name> …`); used only with REDIS_SENTINELS. */
+  REDIS_SENTINEL_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ., _ or - (1-64)').default('mymaster'),
+  /** Password of the sentinels themselves (`requirepass` in sentinel.conf); unset: they need none. */
+  REDIS_SENTINEL_PASSWORD: z.string().optional(),
+  /**
+   * `async` (default): 202 once the primary has the admission. `replica`: 202 only once a replica
+   * has it too (WAIT 1), so a failover cannot lose an acknowledged ticket; otherwise 503 UNAVAILABLE.
+   */
+  ADMISSION_DURABILITY: z.enum(['async', 'replica']).default('async'),
+  /** `replica` mode: how long an admission waits for the replica's acknowledgement before 503. */
+  ADMISSION_REPLICA_TIMEOUT_MS: int(1).max(10_000).default(200),
+  // ── end of Redis high availability ────────────────────────────────────────────────────────────
 
   /** Fault injection for tests and `pnpm chaos`: the worker waits this long between deciding a batch and writing it. */
   FAULT_DELAY_BEFORE_COMMIT_MS: int(0).default(0),

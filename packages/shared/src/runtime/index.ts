@@ -1,4 +1,4 @@
 export { createLogger, type Logger } from './logger.ts';
 export { StartupError, redisStartupError, postgresStartupError, describeStartupError } from './startup-error.ts';
 export { runMain, onShutdownSignal } from './run-main.ts';
-export { connectRedis, checkPostgres } from './connect.ts';
+export { connectRedis, createRedis, checkPostgres, redisTarget, redisOptionsFor, reconnectOnReadonly, type RedisTarget } from './connect.ts';

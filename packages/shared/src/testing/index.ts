@@ -5,3 +5,4 @@ export { countInversions, isInLine, type AnsweredRequest } from './first-come-in
 export { freePort } from './free-port.ts';
 export { startRedisServer, type RedisServer, type RedisServerOptions, type AppendFsync } from './redis-server.ts';
 export { startPostgresServer, postgresBinDir, type PostgresServer } from './postgres-server.ts';
+export { startSentinelTopology, type SentinelTopology, type SentinelTopologyOptions } from './sentinel-topology.ts';

@@ -14,6 +14,8 @@ export interface RedisServerOptions {
   appendfsync?: AppendFsync;
   /** Binary to run (default `redis-server` on PATH). */
   binary?: string;
+  /** More `--name value` arguments after the defaults (which they override), e.g. `['--replicaof', '127.0.0.1 6380']`. */
+  extraArgs?: string[];
 }
 
 /**
@@ -28,6 +30,8 @@ export interface RedisServer {
   appendfsync: AppendFsync;
   /** Whether the process is running. */
   readonly running: boolean;
+  /** The process id while running. */
+  readonly pid: number | undefined;
   /**
    * Stops the server with `signal` and waits for it to exit. SIGTERM is Redis's clean
    * shutdown (the AOF is flushed and fsynced); SIGKILL is a crash of the process.
@@ -82,6 +86,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       '--appendonly', 'yes', '--appendfsync', appendfsync,
       '--save', '', '--dir', dir, '--logfile', 'redis.log',
       '--maxmemory-policy', 'noeviction',
+      ...(options.extraArgs ?? []),
     ];
     const started = spawn(options.binary ?? 'redis-server', args, { stdio: 'ignore' });
     child = started;
@@ -103,6 +108,9 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     appendfsync,
     get running() {
       return child !== undefined && child.exitCode === null && child.signalCode === null;
+    },
+    get pid() {
+      return server.running ? child!.pid : undefined;
     },
     async stop(signal) {
       if (!server.running) return;

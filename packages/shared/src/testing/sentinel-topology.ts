@@ -1,0 +1,224 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort } from './free-port.ts';
+import { startRedisServer, type RedisServer, type RedisServerOptions } from './redis-server.ts';
+import { waitFor } from './wait-for.ts';
+
+/**
+ * A private Redis Sentinel deployment for failover tests: one primary and one replica (each a
+ * `startRedisServer`, AOF on) and three sentinels (`redis-server <conf> --sentinel`, quorum 2),
+ * every process on its own free port with its own temp dir. Never the shared Redis on 6379.
+ */
+export interface SentinelTopology {
+  /** The name the sentinels monitor (REDIS_SENTINEL_NAME). */
+  name: string;
+  /** The sentinels' ports, and the same as REDIS_SENTINELS (`127.0.0.1:p,…`). */
+  sentinelPorts: number[];
+  sentinelsEnv: string;
+  /** The two data nodes; which one is the primary changes with a failover. */
+  servers: RedisServer[];
+  /** The server the topology last saw as primary (the sentinels' view, see waitForFailover). */
+  readonly primary: RedisServer;
+  /** The other one. */
+  readonly replica: RedisServer;
+  /** SIGKILLs the current primary (by pid), without telling anyone. Returns it. */
+  killPrimary(): Promise<RedisServer>;
+  /**
+   * Waits until every live sentinel names a new primary (not `previousPort`, default the primary
+   * before the last killPrimary) and that server answers as a master; resolves with its port.
+   */
+  waitForFailover(previousPort?: number, timeoutMs?: number): Promise<number>;
+  /** Every sentinel's current answer to get-master-addr-by-name (port, or null). */
+  sentinelsView(): Promise<(number | null)[]>;
+  /** The sentinels' logs' ends (for reports when something went wrong). */
+  logTail(lines?: number): Promise<string>;
+  /** Kills every process (sentinels and servers, by pid) and removes every temp dir. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface SentinelTopologyOptions {
+  name?: string;
+  /** Sentinel down-after-milliseconds (default 1000). */
+  downAfterMs?: number;
+  /** Sentinel failover-timeout (default 3000). */
+  failoverTimeoutMs?: number;
+  /** Passed to both data nodes (e.g. appendfsync). */
+  server?: RedisServerOptions;
+  timeoutMs?: number;
+}
+
+interface SentinelProcess {
+  port: number;
+  dir: string;
+  child: ChildProcess;
+  exited: Promise<unknown>;
+}
+
+async function ask<T>(port: number, use: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1_000, commandTimeout: 1_000 });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    return await use(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+const alive = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+
+async function startSentinel(name: string, primaryPort: number, options: Required<Pick<SentinelTopologyOptions, 'downAfterMs' | 'failoverTimeoutMs'>>): Promise<SentinelProcess> {
+  const dir = await mkdtemp(join(tmpdir(), 'chaos-sentinel-'));
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    // The sentinel rewrites this file (it records what it learns), so it lives in the temp dir.
+    await writeFile(
+      join(dir, 'sentinel.conf'),
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        'logfile sentinel.log',
+        `sentinel monitor ${name} 127.0.0.1 ${primaryPort} 2`,
+        `sentinel down-after-milliseconds ${name} ${options.downAfterMs}`,
+        `sentinel failover-timeout ${name} ${options.failoverTimeoutMs}`,
+        `sentinel parallel-syncs ${name} 1`,
+        '',
+      ].join('\n'),
+    );
+    const child = spawn('redis-server', [join(dir, 'sentinel.conf'), '--sentinel'], { stdio: 'ignore' });
+    const exited = once(child, 'exit');
+    try {
+      await waitFor(async () => !alive(child) || (await ask(port, (redis) => redis.ping()).then((reply) => reply === 'PONG', () => false)), {
+        timeoutMs: 10_000,
+        intervalMs: 25,
+        message: `sentinel on port ${port}`,
+      });
+      if (!alive(child)) throw new Error(`sentinel on port ${port} exited at start`);
+      return { port, dir, child, exited };
+    } catch (error) {
+      if (alive(child)) child.kill('SIGKILL');
+      await exited;
+      if (attempt >= 3) {
+        await rm(dir, { recursive: true, force: true });
+        throw error;
+      }
+    }
+  }
+}
+
+export async function startSentinelTopology(options: SentinelTopologyOptions = {}): Promise<SentinelTopology> {
+  const name = options.name ?? 'mymaster';
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  const settings = { downAfterMs: options.downAfterMs ?? 1_000, failoverTimeoutMs: options.failoverTimeoutMs ?? 3_000 };
+  const sentinels: SentinelProcess[] = [];
+  const servers: RedisServer[] = [];
+  let primaryIndex = 0;
+  let killedPort: number | undefined;
+
+  const masterPortOf = (port: number) =>
+    ask(port, (redis) => redis.call('SENTINEL', 'get-master-addr-by-name', name) as Promise<[string, string] | null>).then(
+      (reply) => (reply ? Number(reply[1]) : null),
+      () => null,
+    );
+  const sentinelsView = () => Promise.all(sentinels.map((sentinel) => (alive(sentinel.child) ? masterPortOf(sentinel.port) : Promise.resolve(null))));
+
+  const topology: SentinelTopology = {
+    name,
+    get sentinelPorts() {
+      return sentinels.map((sentinel) => sentinel.port);
+    },
+    get sentinelsEnv() {
+      return sentinels.map((sentinel) => `127.0.0.1:${sentinel.port}`).join(',');
+    },
+    servers,
+    get primary() {
+      return servers[primaryIndex]!;
+    },
+    get replica() {
+      return servers[1 - primaryIndex]!;
+    },
+    async killPrimary() {
+      const primary = topology.primary;
+      killedPort = primary.port;
+      await primary.stop('SIGKILL');
+      return primary;
+    },
+    async waitForFailover(previousPort = killedPort ?? topology.primary.port, waitMs = timeoutMs) {
+      let view: (number | null)[] = [];
+      const port = await waitFor(
+        async () => {
+          view = await sentinelsView();
+          const live = view.filter((candidate, i) => alive(sentinels[i]!.child));
+          const chosen = live[0];
+          if (!chosen || chosen === previousPort || live.some((candidate) => candidate !== chosen)) return null;
+          const role = await ask(chosen, (redis) => redis.call('ROLE') as Promise<[string]>).then((reply) => reply[0], () => null);
+          return role === 'master' ? chosen : null;
+        },
+        { timeoutMs: waitMs, intervalMs: 50, message: `the sentinels to promote a primary other than port ${previousPort} (view: ${JSON.stringify(view)})` },
+      );
+      primaryIndex = servers.findIndex((server) => server.port === port);
+      return port;
+    },
+    sentinelsView,
+    async logTail(lines = 20) {
+      const tails = await Promise.all(
+        sentinels.map(async (sentinel) => {
+          const log = await readFile(join(sentinel.dir, 'sentinel.log'), 'utf8').catch(() => '');
+          return `--- sentinel ${sentinel.port}\n${log.split('\n').slice(-lines - 1).join('\n')}`;
+        }),
+      );
+      return tails.join('\n');
+    },
+    async close() {
+      for (const sentinel of sentinels) if (alive(sentinel.child)) sentinel.child.kill('SIGKILL');
+      await Promise.all(sentinels.map((sentinel) => sentinel.exited));
+      await Promise.all(sentinels.map((sentinel) => rm(sentinel.dir, { recursive: true, force: true })));
+      await Promise.all(servers.map((server) => server.close()));
+    },
+  };
+
+  try {
+    const primary = await startRedisServer(options.server);
+    servers.push(primary);
+    const replica = await startRedisServer({ ...options.server, extraArgs: [...(options.server?.extraArgs ?? []), '--replicaof', '127.0.0.1', String(primary.port)] });
+    servers.push(replica);
+    // The replica is in sync: its link is up and it has acknowledged the primary's offset.
+    await waitFor(
+      async () => {
+        const [primaryInfo, replicaInfo] = await Promise.all([primary.info('replication'), replica.info('replication')]);
+        const offset = Number(primaryInfo.master_repl_offset);
+        return replicaInfo.master_link_status === 'up' && primaryInfo.connected_slaves === '1' && Number(replicaInfo.slave_repl_offset) >= offset;
+      },
+      { timeoutMs, intervalMs: 25, message: 'the replica to be in sync with the primary' },
+    );
+    for (let i = 0; i < 3; i++) sentinels.push(await startSentinel(name, primary.port, settings));
+    // The sentinels agree on the primary, see the replica, and know each other (a failover needs a majority).
+    await waitFor(
+      async () => {
+        const states = await Promise.all(
+          sentinels.map((sentinel) =>
+            ask(sentinel.port, async (redis) => {
+              const master = (await redis.call('SENTINEL', 'get-master-addr-by-name', name)) as [string, string] | null;
+              const replicas = (await redis.call('SENTINEL', 'replicas', name)) as string[][];
+              const peers = (await redis.call('SENTINEL', 'sentinels', name)) as string[][];
+              const flags = replicas.map((fields) => fields[fields.indexOf('flags') + 1] ?? '');
+              return Number(master?.[1]) === primary.port && flags.length === 1 && flags[0] === 'slave' && peers.length === 2;
+            }).catch(() => false),
+          ),
+        );
+        return states.every(Boolean);
+      },
+      { timeoutMs, intervalMs: 100, message: 'the three sentinels to agree on the primary, see the replica and each other' },
+    );
+    return topology;
+  } catch (error) {
+    await topology.close();
+    throw error;
+  }
+}
+
