@@ -69,7 +69,7 @@ export async function createApp(deps: AppDeps): Promise<ApiApp> {
   app.use(ticketsRouter(redis, config.REDIS_PREFIX, catalog));
   app.use(couponsRouter(db));
   app.use(meRouter(db));
-  app.use(healthRouter(redis, db, readiness));
+  app.use(healthRouter(redis, db, readiness, config.RETRY_AFTER_SECONDS));
   app.use(metricsRouter(metrics));
   app.use(docsRouter());
 

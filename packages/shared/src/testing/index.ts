@@ -6,3 +6,4 @@ export { freePort } from './free-port.ts';
 export { startRedisServer, type RedisServer, type RedisServerOptions, type AppendFsync } from './redis-server.ts';
 export { startPostgresServer, postgresBinDir, type PostgresServer } from './postgres-server.ts';
 export { startSentinelTopology, type SentinelTopology, type SentinelTopologyOptions } from './sentinel-topology.ts';
+export { exhaustMemory, requireReplicas, blockWithScript, demoteToReplica, type Refusal } from './redis-refusals.ts';

@@ -41,6 +41,8 @@ export interface RedisServer {
   restart(): Promise<void>;
   /** A `INFO <section>` reply as key → value. */
   info(section: string): Promise<Record<string, string>>;
+  /** Sends one command on a short-lived connection (e.g. `CONFIG SET …`) and returns its reply. */
+  call(command: string, ...args: (string | number)[]): Promise<unknown>;
   /** The end of redis.log (for reports when something went wrong). */
   logTail(lines?: number): Promise<string>;
   /** Kills it if running and removes its dir. Idempotent. */
@@ -122,6 +124,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       await launch();
     },
     info: (section) => withClient(port, (redis) => redis.info(section)).then(parseInfo),
+    call: (command, ...args) => withClient(port, (redis) => redis.call(command, ...args)),
     async logTail(lines = 20) {
       const log = await readFile(join(dir, 'redis.log'), 'utf8').catch(() => '');
       return log.split('\n').slice(-lines - 1).join('\n');
