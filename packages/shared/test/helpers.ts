@@ -1,8 +1,8 @@
 import { afterAll, beforeAll } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { couponKeys, type CouponKeys } from '../src/redis/index.ts';
-import { parseAdmissionReply, type AdmissionResult } from '../src/domain/index.ts';
-import { createTestEnvironment, type TestEnvironment } from '../src/testing/index.ts';
+import { admitInRedis, couponKeys, type AdmitRequest, type CouponKeys } from '../src/redis/index.ts';
+import type { AdmissionResult } from '../src/domain/index.ts';
+import { createTestEnvironment, openUntouchedCoupon, type TestEnvironment } from '../src/testing/index.ts';
 
 /**
  * A small seeded pseudo-random generator (mulberry32), so a property test that fails
@@ -27,11 +27,16 @@ export function seededRandom(seed: number) {
 export interface RedisWorld {
   /** The file's environment (its own database and Redis key prefix). */
   readonly env: TestEnvironment;
-  /** Keys of a coupon code nobody else in the file uses, so tests do not see each other's state. */
-  freshCoupon(): { code: string; keys: CouponKeys };
+  /**
+   * Keys of a coupon code nobody else in the file uses, so tests do not see each other's state;
+   * its fast path is open (a mirror of an untouched coupon of `total`), as a worker's heal leaves it.
+   */
+  freshCoupon(total?: number): Promise<{ code: string; keys: CouponKeys }>;
   /** Runs the admit script for one user with a new ticket id, and parses the reply. */
-  admit(coupon: { code: string; keys: CouponKeys }, userId: string, options?: { maxBacklog?: number; redis?: TestEnvironment['redis'] }): Promise<AdmissionResult>;
+  admit(coupon: { code: string; keys: CouponKeys }, userId: string, options?: AdmitOptions): Promise<AdmissionResult>;
 }
+
+export type AdmitOptions = Partial<Omit<AdmitRequest, 'couponCode' | 'userId'>> & { redis?: TestEnvironment['redis'] };
 
 /** Sets up one test environment for the calling file (beforeAll) and cleans it up (afterAll). */
 export function useRedisWorld(): RedisWorld {
@@ -48,17 +53,24 @@ export function useRedisWorld(): RedisWorld {
       if (!env) throw new Error('the test environment is not set up yet (use it inside tests or hooks)');
       return env;
     },
-    freshCoupon() {
+    async freshCoupon(total = 1_000) {
       coupons += 1;
       const code = `T${String(coupons).padStart(4, '0')}`;
-      return { code, keys: couponKeys(world.env.config.REDIS_PREFIX, code) };
+      const keys = couponKeys(world.env.config.REDIS_PREFIX, code);
+      await openUntouchedCoupon(world.env.redis, world.env.config.REDIS_PREFIX, code, total);
+      return { code, keys };
     },
-    async admit({ code, keys }, userId, { maxBacklog = 100_000, redis = world.env.redis } = {}) {
-      const reply = await redis.admitIssueRequest(
-        keys.users, keys.pending, keys.seq, keys.meta,
-        userId, randomUUID(), code, Date.now(), maxBacklog, keys.ticketPrefix,
-      );
-      return parseAdmissionReply(reply);
+    async admit({ code }, userId, { redis = world.env.redis, ...request } = {}) {
+      return admitInRedis(redis, world.env.config.REDIS_PREFIX, {
+        couponCode: code,
+        userId,
+        ticketId: randomUUID(),
+        maxBacklog: 100_000,
+        startsAt: new Date(0),
+        endsAt: null,
+        decidedSeqFloor: 0,
+        ...request,
+      });
     },
   };
   return world;

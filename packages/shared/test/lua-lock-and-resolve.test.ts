@@ -8,7 +8,7 @@ const world = useRedisWorld();
 describe('coupon lock scripts (real Redis)', () => {
   /** A coupon nobody has locked yet, now locked by `holder` with the first fencing token. */
   async function couponLockedBy(holder: string, leaseMs: number) {
-    const { keys } = world.freshCoupon();
+    const { keys } = await world.freshCoupon();
     const { redis } = world.env;
     expect(await redis.acquireCouponLock(keys.lock, keys.fence, holder, leaseMs)).toBe(1);
     return { keys, redis };
@@ -69,14 +69,14 @@ describe('coupon lock scripts (real Redis)', () => {
     expect(await redis.releaseCouponLock(keys.lock, 'successor')).toBe(0);
   });
 
-  it('raises the fence to a floor, never lowers it, and the next grant goes above it', async () => {
-    const { keys } = world.freshCoupon();
+  it('raises a counter to a floor, never lowers it, and the next grant goes above it', async () => {
+    const { keys } = await world.freshCoupon();
     const { redis } = world.env;
-    expect(await redis.raiseFenceFloor(keys.fence, '41')).toBe(41); // pg hands bigint over as a string
-    expect(await redis.raiseFenceFloor(keys.fence, 7)).toBe(41);
+    expect(await redis.raiseCounterFloor(keys.fence, '41')).toBe(41); // pg hands bigint over as a string
+    expect(await redis.raiseCounterFloor(keys.fence, 7)).toBe(41);
     expect(await redis.get(keys.fence)).toBe('41');
     expect(await redis.acquireCouponLock(keys.lock, keys.fence, 'holder', 60_000)).toBe(42);
-    expect(await redis.raiseFenceFloor(keys.fence, 42)).toBe(42);
+    expect(await redis.raiseCounterFloor(keys.fence, 42)).toBe(42);
   });
 });
 
@@ -89,11 +89,11 @@ describe('batch scripts (real Redis)', () => {
   }
 
   /** The coupon's fast-path mirror, as the worker's rebuild from Postgres writes it. */
-  async function mirrorFromPostgres(coupon: ReturnType<typeof world.freshCoupon>, issued: number, total: number) {
-    await world.env.redis.hset(coupon.keys.meta, { total, issued, soldOut: issued >= total ? '1' : '0' });
+  async function mirrorFromPostgres(coupon: Awaited<ReturnType<typeof world.freshCoupon>>, issued: number, total: number) {
+    await world.env.redis.hset(coupon.keys.meta, { total, issued, soldOut: issued >= total ? '1' : '0', decidedSeq: 0 });
   }
 
-  async function admitUsers(coupon: ReturnType<typeof world.freshCoupon>, count: number) {
+  async function admitUsers(coupon: Awaited<ReturnType<typeof world.freshCoupon>>, count: number) {
     const admitted = [];
     for (let i = 0; i < count; i += 1) {
       const userId = randomUUID();
@@ -103,21 +103,31 @@ describe('batch scripts (real Redis)', () => {
   }
 
   it('reads the lowest sequences first, with their users, up to the batch size', async () => {
-    const coupon = world.freshCoupon();
+    const coupon = await world.freshCoupon();
     const admitted = await admitUsers(coupon, 5);
-    const flat = await world.env.redis.readDecisionBatch(coupon.keys.pending, 3, coupon.keys.ticketPrefix);
-    expect(flat).toEqual(admitted.slice(0, 3).flatMap((a) => [a.ticketId, String(a.seq), a.userId]));
+    await mirrorFromPostgres(coupon, 2, 10);
+    const flat = await world.env.redis.readDecisionBatch(coupon.keys.pending, coupon.keys.meta, 3, coupon.keys.ticketPrefix);
+    expect(flat).toEqual(['ok', '0', '2', ...admitted.slice(0, 3).flatMap((a) => [a.ticketId, String(a.seq), a.userId])]);
   });
 
   it('reads an empty user for a pending ticket whose hash is gone', async () => {
-    const coupon = world.freshCoupon();
+    const coupon = await world.freshCoupon();
     const [lost] = await admitUsers(coupon, 1);
     await world.env.redis.del(`${coupon.keys.ticketPrefix}${lost!.ticketId}`);
-    expect(await world.env.redis.readDecisionBatch(coupon.keys.pending, 10, coupon.keys.ticketPrefix)).toEqual([lost!.ticketId, '1', '']);
+    expect(await world.env.redis.readDecisionBatch(coupon.keys.pending, coupon.keys.meta, 10, coupon.keys.ticketPrefix)).toEqual(['ok', '0', '0', lost!.ticketId, '1', '']);
+  });
+
+  it('reads the mirror as missing or stale, for the drain to heal before deciding', async () => {
+    const coupon = await world.freshCoupon();
+    const read = () => world.env.redis.readDecisionBatch(coupon.keys.pending, coupon.keys.meta, 10, coupon.keys.ticketPrefix);
+    await world.env.redis.hset(coupon.keys.meta, 'stale', '1', 'decidedSeq', '7');
+    expect(await read()).toEqual(['stale', '7', '0']);
+    await world.env.redis.del(coupon.keys.meta);
+    expect(await read()).toEqual(['missing', '0', '0']);
   });
 
   it('resolves a committed batch: final tickets, out of pending, issued mirrored; idempotent when replayed', async () => {
-    const coupon = world.freshCoupon();
+    const coupon = await world.freshCoupon();
     const [winner, loser, waiting] = await admitUsers(coupon, 3);
     await mirrorFromPostgres(coupon, 4, 10);
     const { redis } = world.env;
@@ -126,7 +136,7 @@ describe('batch scripts (real Redis)', () => {
       ...outcome(winner!.ticketId, 'issued', '', { id: winner!.ticketId, at: issuedAt }),
       ...outcome(loser!.ticketId, 'rejected', 'ALREADY_ISSUED'),
     ];
-    const resolve = () => redis.resolveDecisionBatch(coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, 5, 10, ...args);
+    const resolve = () => redis.resolveDecisionBatch(coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, 5, 10, 3, ...args);
 
     expect(await resolve()).toBe(2);
     const winnerKey = `${coupon.keys.ticketPrefix}${winner!.ticketId}`;
@@ -136,7 +146,7 @@ describe('batch scripts (real Redis)', () => {
     expect(await redis.hgetall(loserKey)).toMatchObject({ status: 'rejected', reason: 'ALREADY_ISSUED' });
     expect(await redis.hgetall(loserKey)).not.toHaveProperty('walletId');
     expect(await redis.zrange(coupon.keys.pending, 0, -1)).toEqual([waiting!.ticketId]);
-    expect(await redis.hgetall(coupon.keys.meta)).toEqual({ issued: '5', total: '10', soldOut: '0' });
+    expect(await redis.hgetall(coupon.keys.meta)).toEqual({ issued: '5', total: '10', soldOut: '0', decidedSeq: '3' });
     const ttl = await redis.ttl(winnerKey);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(TTL_SECONDS);
@@ -146,32 +156,33 @@ describe('batch scripts (real Redis)', () => {
     expect(await resolve()).toBe(0);
     expect(await redis.hgetall(winnerKey)).toMatchObject({ status: 'issued', walletId: winner!.ticketId, issuedAt: String(issuedAt) });
     expect(await redis.zrange(coupon.keys.pending, 0, -1)).toEqual([waiting!.ticketId]);
-    expect(await redis.hgetall(coupon.keys.meta)).toEqual({ issued: '5', total: '10', soldOut: '0' });
+    expect(await redis.hgetall(coupon.keys.meta)).toEqual({ issued: '5', total: '10', soldOut: '0', decidedSeq: '3' });
   });
 
   it('only moves the issued mirror upwards, and marks the coupon sold out when issued reaches the total', async () => {
-    const coupon = world.freshCoupon();
+    const coupon = await world.freshCoupon();
     await mirrorFromPostgres(coupon, 0, 10);
     const { redis } = world.env;
-    const resolveEmpty = (issued: number, total: number) =>
-      redis.resolveDecisionBatch(coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, issued, total);
+    const resolveEmpty = (issued: number, total: number, decidedSeq: number) =>
+      redis.resolveDecisionBatch(coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, issued, total, decidedSeq);
 
-    await resolveEmpty(7, 10);
-    await resolveEmpty(4, 10); // a late replay of an older batch
-    expect(await redis.hgetall(coupon.keys.meta)).toEqual({ issued: '7', total: '10', soldOut: '0' });
+    await resolveEmpty(7, 10, 9);
+    await resolveEmpty(4, 10, 5); // a late replay of an older batch
+    expect(await redis.hgetall(coupon.keys.meta)).toEqual({ issued: '7', total: '10', soldOut: '0', decidedSeq: '9' });
 
-    await resolveEmpty(10, 10);
-    expect(await redis.hgetall(coupon.keys.meta)).toEqual({ issued: '10', total: '10', soldOut: '1' });
+    await resolveEmpty(10, 10, 12);
+    expect(await redis.hgetall(coupon.keys.meta)).toEqual({ issued: '10', total: '10', soldOut: '1', decidedSeq: '12' });
     const late = await world.admit(coupon, randomUUID());
     expect(late.outcome).toBe('sold_out');
   });
 
   it('resolves tickets but leaves a lost mirror missing, for the next batch to rebuild from Postgres', async () => {
-    const coupon = world.freshCoupon();
+    const coupon = await world.freshCoupon();
     const [winner] = await admitUsers(coupon, 1);
     const { redis } = world.env;
+    await redis.del(coupon.keys.meta);
     const resolved = await redis.resolveDecisionBatch(
-      coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, 10, 10,
+      coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, 10, 10, 1,
       ...outcome(winner!.ticketId, 'issued', '', { id: winner!.ticketId, at: Date.now() }),
     );
     expect(resolved).toBe(1);
@@ -180,34 +191,58 @@ describe('batch scripts (real Redis)', () => {
     expect(await redis.exists(coupon.keys.meta)).toBe(0);
   });
 
-  it('restores a queued ticket that fell out of the pending set, with its original sequence', async () => {
-    const coupon = world.freshCoupon();
+  it('reports a queued ticket’s progress and puts it back in line, with its own sequence, when it fell out', async () => {
+    const coupon = await world.freshCoupon();
     const [first, second, third] = await admitUsers(coupon, 3);
     const { redis } = world.env;
     await redis.zrem(coupon.keys.pending, second!.ticketId);
     const ticketKey = `${coupon.keys.ticketPrefix}${second!.ticketId}`;
 
-    expect(await redis.restorePendingTicket(coupon.keys.pending, ticketKey, second!.ticketId)).toBe(1);
+    expect(await redis.ticketProgress(coupon.keys.pending, ticketKey, second!.ticketId)).toBe('queued');
     expect(await redis.zrange(coupon.keys.pending, 0, -1, 'WITHSCORES')).toEqual([
       first!.ticketId, '1', second!.ticketId, '2', third!.ticketId, '3',
     ]);
-    // Already pending: nothing to do.
-    expect(await redis.restorePendingTicket(coupon.keys.pending, ticketKey, second!.ticketId)).toBe(0);
   });
 
-  it('leaves a final ticket, and an unknown one, out of the pending set', async () => {
-    const coupon = world.freshCoupon();
-    const [decided] = await admitUsers(coupon, 1);
+  it('reports final, orphan (hash gone, still in line) and gone tickets, and never puts a final one back', async () => {
+    const coupon = await world.freshCoupon();
+    const [decided, orphan] = await admitUsers(coupon, 2);
     const { redis } = world.env;
     await redis.resolveDecisionBatch(
-      coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, 0, 10,
+      coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, 0, 10, 1,
       ...outcome(decided!.ticketId, 'rejected', 'SOLD_OUT'),
     );
-    const ticketKey = `${coupon.keys.ticketPrefix}${decided!.ticketId}`;
-    expect(await redis.restorePendingTicket(coupon.keys.pending, ticketKey, decided!.ticketId)).toBe(0);
+    const key = (id: string) => `${coupon.keys.ticketPrefix}${id}`;
+    expect(await redis.ticketProgress(coupon.keys.pending, key(decided!.ticketId), decided!.ticketId)).toBe('rejected');
+    expect(await redis.zscore(coupon.keys.pending, decided!.ticketId)).toBeNull();
 
+    await redis.del(key(orphan!.ticketId));
+    expect(await redis.ticketProgress(coupon.keys.pending, key(orphan!.ticketId), orphan!.ticketId)).toBe('orphan');
     const unknown = randomUUID();
-    expect(await redis.restorePendingTicket(coupon.keys.pending, `${coupon.keys.ticketPrefix}${unknown}`, unknown)).toBe(0);
-    expect(await redis.zcard(coupon.keys.pending)).toBe(0);
+    expect(await redis.ticketProgress(coupon.keys.pending, key(unknown), unknown)).toBe('gone');
+  });
+});
+
+describe('retire-coupon-state-5.lua (real Redis)', () => {
+  it('gives a finished coupon’s state its retention once nothing is pending, and never extends it', async () => {
+    const coupon = await world.freshCoupon();
+    const { redis } = world.env;
+    const { keys } = coupon;
+    const [only] = await (async () => [await world.admit(coupon, randomUUID())])();
+    await redis.set(keys.fence, 3);
+    const retire = (seconds: number) => redis.retireCouponState(keys.users, keys.pending, keys.seq, keys.meta, keys.fence, seconds);
+
+    expect(await retire(100)).toBe(0); // a ticket still waits
+    expect(await redis.ttl(keys.users)).toBe(-1);
+
+    await redis.zrem(keys.pending, only!.ticketId);
+    expect(await retire(100)).toBe(1);
+    for (const key of [keys.users, keys.seq, keys.meta, keys.fence]) {
+      const ttl = await redis.ttl(key);
+      expect(ttl).toBeGreaterThan(90);
+      expect(ttl).toBeLessThanOrEqual(100);
+    }
+    expect(await retire(10_000)).toBe(1);
+    expect(await redis.ttl(keys.meta)).toBeLessThanOrEqual(100);
   });
 });

@@ -10,8 +10,8 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Database } from '@coupons/shared/db';
 import { newTicketId } from '@coupons/shared/domain';
 import { issueJob, type IssueJobData } from '@coupons/shared/queue';
-import { couponKeys, ISSUE_QUEUE_NAME, queuePrefix } from '@coupons/shared/redis';
-import type { TestEnvironment } from '@coupons/shared/testing';
+import { admitInRedis, ISSUE_QUEUE_NAME, queuePrefix } from '@coupons/shared/redis';
+import { openUntouchedCoupon, type TestEnvironment } from '@coupons/shared/testing';
 
 const CHUNK = 1_000;
 
@@ -43,21 +43,27 @@ export async function openPausedQueue(environment: TestEnvironment): Promise<Ben
 /** `count` admitted tickets of distinct users for `couponCode`, each with its job, in arrival order. */
 export async function prefillAdmittedTickets(environment: TestEnvironment, queue: Queue<IssueJobData>, couponCode: string, count: number): Promise<void> {
   const { redis, config } = environment;
-  const keys = couponKeys(config.REDIS_PREFIX, couponCode);
+  const { total_quantity } = await environment.db.selectFrom('coupon').select('total_quantity').where('code', '=', couponCode).executeTakeFirstOrThrow();
+  await openUntouchedCoupon(redis, config.REDIS_PREFIX, couponCode, total_quantity);
   for (let start = 0; start < count; start += CHUNK) {
     const size = Math.min(CHUNK, count - start);
     // Sequentially, so arrival sequence follows the order; the connection pipelines them anyway.
     const replies = [];
     for (let i = 0; i < size; i++) {
       replies.push(
-        redis.admitIssueRequest(
-          keys.users, keys.pending, keys.seq, keys.meta,
-          randomUUID(), newTicketId(couponCode), couponCode, Date.now(), Number.MAX_SAFE_INTEGER, keys.ticketPrefix,
-        ),
+        admitInRedis(redis, config.REDIS_PREFIX, {
+          couponCode,
+          userId: randomUUID(),
+          ticketId: newTicketId(couponCode),
+          maxBacklog: Number.MAX_SAFE_INTEGER,
+          startsAt: new Date(0),
+          endsAt: null,
+          decidedSeqFloor: 0,
+        }),
       );
     }
-    const ticketIds = (await Promise.all(replies)).map(([outcome, ticketId]) => {
-      if (outcome !== 1) throw new Error(`pre-fill: admission answered ${outcome} instead of 1 (admitted)`);
+    const ticketIds = (await Promise.all(replies)).map(({ outcome, ticketId }) => {
+      if (outcome !== 'admitted') throw new Error(`pre-fill: admission answered ${outcome}, not admitted`);
       return ticketId;
     });
     await queue.addBulk(ticketIds.map((ticketId) => issueJob({ ticketId, couponCode })));

@@ -4,8 +4,9 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '@coupons/shared/config';
 import type { Database } from '@coupons/shared/db';
-import type { IssueJobData } from '@coupons/shared/queue';
+import type { CouponJobData } from '@coupons/shared/queue';
 import type { CouponRedis } from '@coupons/shared/redis';
+import { HealRequests } from './admission/heal-requests.ts';
 import { CouponCatalog } from './coupons/coupon-catalog.ts';
 import { notFoundHandler, problemMiddleware } from './errors/problem-middleware.ts';
 import { createApiMetrics, type ApiMetrics } from './metrics/metrics.ts';
@@ -22,7 +23,7 @@ export interface AppDeps {
   config: Config;
   log: Logger;
   redis: CouponRedis;
-  queue: Queue<IssueJobData>;
+  queue: Queue<CouponJobData>;
   db: Kysely<Database>;
 }
 
@@ -50,6 +51,9 @@ export async function createApp(deps: AppDeps): Promise<ApiApp> {
   const { config, log, redis, queue, db } = deps;
   const catalog = new CouponCatalog(db, log);
   await catalog.start();
+  // A reconnected Redis may be an older one (restarted from its AOF, a replica promoted):
+  // admissions re-read Postgres's high-water marks before trusting it (see CouponCatalog).
+  for (const event of ['close', 'ready'] as const) redis.on(event, () => catalog.distrustFloors());
   const metrics = createApiMetrics(() => readQueueDepths(redis, config.REDIS_PREFIX, catalog.codes()));
   const readiness: Readiness = { accepting: true };
 
@@ -65,8 +69,8 @@ export async function createApp(deps: AppDeps): Promise<ApiApp> {
   app.use(express.json({ limit: config.BODY_LIMIT_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
 
   // The hot paths of a burst first: express tries routers in order.
-  app.use(issueRequestsRouter({ config, redis, queue, catalog, metrics }));
-  app.use(ticketsRouter(redis, config.REDIS_PREFIX, catalog));
+  app.use(issueRequestsRouter({ config, redis, db, queue, catalog, metrics, heals: new HealRequests(queue) }));
+  app.use(ticketsRouter(redis, db, config.REDIS_PREFIX, catalog));
   app.use(couponsRouter(db));
   app.use(meRouter(db));
   app.use(healthRouter(redis, db, readiness, config.RETRY_AFTER_SECONDS));

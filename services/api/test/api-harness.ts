@@ -6,9 +6,9 @@ import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { createLogger } from '@coupons/shared/runtime';
 import { ISSUE_QUEUE_NAME, queuePrefix, registerCommands, type CouponRedis } from '@coupons/shared/redis';
-import type { IssueJobData } from '@coupons/shared/queue';
+import type { CouponJobData } from '@coupons/shared/queue';
 import { createDb, type Database } from '@coupons/shared/db';
-import { createTestEnvironment, type TestEnvironment } from '@coupons/shared/testing';
+import { createTestEnvironment, openUntouchedCoupon, type TestEnvironment } from '@coupons/shared/testing';
 import { loadConfig } from '@coupons/shared/config';
 import { createApp, type ApiApp } from '../src/app.ts';
 import { apiRedisOptions } from '../src/redis-options.ts';
@@ -18,7 +18,7 @@ export interface TestApi {
   baseUrl: string;
   env: TestEnvironment;
   api: ApiApp;
-  queue: Queue<IssueJobData>;
+  queue: Queue<CouponJobData>;
   /** The API's own connections (the environment's `env.redis` and `env.db` are separate). */
   redis: CouponRedis;
   queueConnection: Redis;
@@ -46,6 +46,10 @@ function withPort(url: string, port: number | undefined): string {
 export async function startTestApi(overrides: Record<string, string> = {}, options: TestApiOptions = {}): Promise<TestApi> {
   const env = await createTestEnvironment(overrides);
   const config = loadConfig(env.env);
+  // No worker runs here: open each coupon's fast path as a worker's heal would on start.
+  for (const coupon of await env.db.selectFrom('coupon').select(['code', 'total_quantity']).execute()) {
+    await openUntouchedCoupon(env.redis, config.REDIS_PREFIX, coupon.code, coupon.total_quantity);
+  }
   const log = createLogger('api-test', 'silent');
   const redisUrl = withPort(config.REDIS_URL, options.redisPort);
   const redis = registerCommands(new Redis(redisUrl, apiRedisOptions()));
@@ -53,7 +57,7 @@ export async function startTestApi(overrides: Record<string, string> = {}, optio
   // Outage tests make these clients fail on purpose; main.ts logs the same events.
   for (const client of [redis, queueConnection]) client.on('error', () => {});
   await Promise.all([once(redis, 'ready'), once(queueConnection, 'ready')]);
-  const queue = new Queue<IssueJobData>(ISSUE_QUEUE_NAME, { connection: queueConnection, prefix: queuePrefix(config.REDIS_PREFIX) });
+  const queue = new Queue<CouponJobData>(ISSUE_QUEUE_NAME, { connection: queueConnection, prefix: queuePrefix(config.REDIS_PREFIX) });
   queue.on('error', () => {});
   const ownDb = options.postgresPort !== undefined;
   const db = ownDb ? createDb(withPort(config.DATABASE_URL, options.postgresPort), { applicationName: 'coupons-api-test' }) : env.db;

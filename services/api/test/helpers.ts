@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import { couponKeys, ticketKey } from '@coupons/shared/redis';
+import { openUntouchedCoupon } from '@coupons/shared/testing';
 import { startTestApi, type TestApi, type TestApiOptions } from './api-harness.ts';
 
 /** What a test needs of an HTTP answer; `body` is parsed when the answer is JSON. */
@@ -98,7 +99,7 @@ export interface CouponWindow {
   discountAmount?: number;
 }
 
-/** Adds a coupon to the test database (the API learns of it when asked for an unknown code). */
+/** Adds a coupon to the test database (the API learns of it when asked for an unknown code), its fast path open as a worker leaves it. */
 export async function insertCoupon(t: TestApi, coupon: CouponWindow): Promise<string> {
   const id = uuidv7();
   await t.env.db
@@ -113,6 +114,7 @@ export async function insertCoupon(t: TestApi, coupon: CouponWindow): Promise<st
       ends_at: coupon.endsAt ?? null,
     })
     .execute();
+  await openUntouchedCoupon(t.env.redis, t.env.config.REDIS_PREFIX, coupon.code, coupon.totalQuantity ?? 10);
   return id;
 }
 

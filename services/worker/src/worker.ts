@@ -1,27 +1,27 @@
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { listCoupons } from '@coupons/shared/db';
-import type { IssueJobData } from '@coupons/shared/queue';
+import type { CouponJobData } from '@coupons/shared/queue';
 import { couponKeys, ISSUE_QUEUE_NAME, queuePrefix } from '@coupons/shared/redis';
 import { CouponDrainer } from './batch/coupon-drainer.ts';
-import { rebuildFastPathIfMissing } from './fast-path/rebuild-fast-path.ts';
+import { healIfBehind } from './fast-path/heal-from-postgres.ts';
 import { withCouponLock } from './lock/coupon-lock.ts';
 import { issueJobProcessor } from './queue/issue-job-processor.ts';
 import { Reconciler } from './queue/reconciler.ts';
 import type { WorkerDeps } from './worker-deps.ts';
 
 export interface IssueWorker {
-  worker: Worker<IssueJobData>;
+  worker: Worker<CouponJobData>;
   reconciler: Reconciler;
   /** Graceful stop: current batches finish, undecided jobs go back to the queue. */
   close(): Promise<void>;
 }
 
-/** On start, bring every coupon's Redis fast-path state in line with Postgres (if another worker holds a lock, it does it). */
-export async function rebuildAllFastPaths(deps: WorkerDeps): Promise<void> {
+/** On start, bring every coupon's Redis state in line with Postgres (if another worker holds a lock, it does it). */
+export async function healAllCoupons(deps: WorkerDeps): Promise<void> {
   for (const { code } of await listCoupons(deps.db)) {
     const keys = couponKeys(deps.config.REDIS_PREFIX, code);
-    await withCouponLock(deps.redis, keys, deps.config.LOCK_LEASE_MS, deps.log, () => rebuildFastPathIfMissing(deps, code, keys));
+    await withCouponLock(deps.redis, keys, deps.config.LOCK_LEASE_MS, deps.log, () => healIfBehind(deps, code, keys));
   }
 }
 
@@ -31,11 +31,11 @@ export async function rebuildAllFastPaths(deps: WorkerDeps): Promise<void> {
  */
 export async function startIssueWorker(deps: WorkerDeps, bullConnection: Redis): Promise<IssueWorker> {
   const { config, log } = deps;
-  await rebuildAllFastPaths(deps);
+  await healAllCoupons(deps);
   const drainer = new CouponDrainer(deps);
   const prefix = queuePrefix(config.REDIS_PREFIX);
-  const queue = new Queue<IssueJobData>(ISSUE_QUEUE_NAME, { connection: bullConnection, prefix });
-  const worker = new Worker<IssueJobData>(ISSUE_QUEUE_NAME, issueJobProcessor(deps, drainer), {
+  const queue = new Queue<CouponJobData>(ISSUE_QUEUE_NAME, { connection: bullConnection, prefix });
+  const worker = new Worker<CouponJobData>(ISSUE_QUEUE_NAME, issueJobProcessor(deps, drainer), {
     connection: bullConnection,
     prefix,
     concurrency: config.WORKER_CONCURRENCY,
@@ -50,12 +50,17 @@ export async function startIssueWorker(deps: WorkerDeps, bullConnection: Redis):
   const reconciler = new Reconciler(deps, queue);
   reconciler.start();
   void reconciler.runOnce();
+  // A reconnect is when Redis may come back older (restarted from its AOF or snapshot, or a
+  // replica promoted by Sentinel): check every coupon against Postgres at once.
+  const onReconnect = () => void reconciler.runOnce();
+  deps.redis.on('ready', onReconnect);
 
   return {
     worker,
     reconciler,
     async close() {
       drainer.stop();
+      deps.redis.off('ready', onReconnect);
       await reconciler.stop();
       await worker.close();
       await queue.close();

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAdmissionReply } from '@coupons/shared/domain';
-import { couponKeys } from '@coupons/shared/redis';
-import { createTestEnvironment, waitFor, type ServiceProcess, type TestEnvironment } from '@coupons/shared/testing';
+import { admitInRedis, couponKeys } from '@coupons/shared/redis';
+import { createTestEnvironment, openUntouchedCoupon, waitFor, type ServiceProcess, type TestEnvironment } from '@coupons/shared/testing';
 import { createCoupon, startWorkers } from './event-harness.ts';
 
 /**
@@ -24,12 +23,13 @@ describe('the reconciler', () => {
     const keys = couponKeys(env.config.REDIS_PREFIX, 'R0005');
     // Admit three tickets the way the API does, but "die" before enqueueing any job.
     const stranded: string[] = [];
+    await openUntouchedCoupon(env.redis, env.config.REDIS_PREFIX, 'R0005', 5);
     for (let i = 0; i < 3; i++) {
-      const reply = await env.redis.admitIssueRequest(
-        keys.users, keys.pending, keys.seq, keys.meta,
-        crypto.randomUUID(), crypto.randomUUID(), 'R0005', Date.now(), 1000, keys.ticketPrefix,
-      );
-      stranded.push(parseAdmissionReply(reply).ticketId);
+      const admitted = await admitInRedis(env.redis, env.config.REDIS_PREFIX, {
+        couponCode: 'R0005', userId: crypto.randomUUID(), ticketId: crypto.randomUUID(),
+        maxBacklog: 1000, startsAt: new Date(0), endsAt: null, decidedSeqFloor: 0,
+      });
+      stranded.push(admitted.ticketId);
     }
 
     workers = await startWorkers(env, 1);

@@ -2,6 +2,22 @@ import { z } from 'zod';
 
 const int = (min: number) => z.coerce.number().int().min(min);
 
+/**
+ * Milliseconds: below 2^31, the largest delay Node's timers take (a larger one fires at once)
+ * and the largest Postgres takes for its integer timeouts (statement, idle in transaction).
+ */
+const MAX_MS = 2 ** 31 - 1;
+const ms = (min: number) => int(min).max(MAX_MS, `must be below 2^31 ms (about 24.8 days)`);
+/** Seconds, bounded so they stay a duration in ms too. */
+const seconds = (min: number) => int(min).max(Math.floor(MAX_MS / 1000), 'must be at most 2147483 s (about 24.8 days)');
+
+/**
+ * The slowest Postgres a batch is sized for: 0.2 ms per ticket (5,000 rows/s, about 18 times
+ * slower than the 500-row batches measured here). The statement timeout must cover a whole batch at
+ * that speed, or every batch would time out.
+ */
+const MS_PER_TICKET_AT_WORST = 0.2;
+
 // Redis high availability (issue 8): `host:port,host:port,…` (a host may be an [IPv6] literal).
 const SENTINELS_FORM = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}(?:,(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5})*$/;
 export interface SentinelAddress {
@@ -31,9 +47,15 @@ export const configFields = z.object({
   /** Per coupon: admitted-but-undecided tickets above this are answered 503 OVERLOADED. */
   ADMISSION_MAX_BACKLOG: int(1).default(100_000),
   /** Seconds a client is told to wait (Retry-After) on 503. */
-  RETRY_AFTER_SECONDS: int(1).default(2),
-  /** How long a final ticket stays pollable. */
-  TICKET_TTL_SECONDS: int(60).default(86_400),
+  RETRY_AFTER_SECONDS: seconds(1).default(2),
+  /** How long a final ticket stays pollable in Redis (a winner's ticket is answered from Postgres after that). */
+  TICKET_TTL_SECONDS: seconds(60).default(86_400),
+  /**
+   * Once a coupon is sold out with every ticket final, or its event has ended, how long its
+   * Redis state (dedupe, pending, counters, mirror) is kept before it expires; later requests
+   * are answered from Postgres.
+   */
+  EVENT_RETENTION_SECONDS: seconds(1).default(86_400),
   /** Largest accepted request body; bigger ones get 413. */
   BODY_LIMIT_BYTES: int(64).default(4096),
 
@@ -42,22 +64,22 @@ export const configFields = z.object({
   /** Tickets decided in one Postgres transaction. */
   BATCH_SIZE: int(1).max(10_000).default(500),
   /** Coupon lock lease; renewed every third of it while held. Must exceed the longest batch. */
-  LOCK_LEASE_MS: int(500).default(10_000),
+  LOCK_LEASE_MS: ms(500).default(10_000),
   /** Postgres statement timeout for the worker, shorter than the lease (default: half of it, at most 5 s). */
-  DB_STATEMENT_TIMEOUT_MS: int(100).optional(),
+  DB_STATEMENT_TIMEOUT_MS: ms(100).optional(),
   /** How often the reconciler looks for admitted tickets without a job. */
-  RECONCILE_INTERVAL_MS: int(100).default(5_000),
+  RECONCILE_INTERVAL_MS: ms(100).default(5_000),
   /** A ticket younger than this is not reconciled (its API may still be enqueueing it). */
-  RECONCILE_GRACE_MS: int(0).default(5_000),
+  RECONCILE_GRACE_MS: ms(0).default(5_000),
   /** BullMQ stalled-job check: how soon a dead worker's jobs are handed out again. */
-  STALLED_INTERVAL_MS: int(500).default(5_000),
+  STALLED_INTERVAL_MS: ms(500).default(5_000),
   /**
    * API: after SIGTERM, how long to keep serving with readiness false before closing the
    * listener, so load balancers (Kubernetes endpoints) stop sending first. 0 locally.
    */
-  SHUTDOWN_READINESS_DELAY_MS: int(0).default(0),
+  SHUTDOWN_READINESS_DELAY_MS: ms(0).default(0),
   /** Graceful shutdown deadline before the process exits anyway. */
-  SHUTDOWN_TIMEOUT_MS: int(100).default(15_000),
+  SHUTDOWN_TIMEOUT_MS: ms(100).default(15_000),
 
   // ── Redis high availability (issue 8): Sentinel discovery and durable admission ──────────────
   /**
@@ -83,10 +105,15 @@ export const configFields = z.object({
   // ── end of Redis high availability ────────────────────────────────────────────────────────────
 
   /** Fault injection for tests and `pnpm chaos`: the worker waits this long between deciding a batch and writing it. */
-  FAULT_DELAY_BEFORE_COMMIT_MS: int(0).default(0),
+  FAULT_DELAY_BEFORE_COMMIT_MS: ms(0).default(0),
   /** Fault injection: the worker waits this long between the Postgres commit and resolving the tickets in Redis. */
-  FAULT_DELAY_AFTER_COMMIT_MS: int(0).default(0),
+  FAULT_DELAY_AFTER_COMMIT_MS: ms(0).default(0),
 });
+
+/** Half the lease, at most 5 s: a batch statement never outlives the lease that protects it. */
+function defaultStatementTimeout(leaseMs: number): number {
+  return Math.min(5_000, Math.floor(leaseMs / 2));
+}
 
 export const configSchema = configFields
   .superRefine((config, ctx) => {
@@ -94,10 +121,18 @@ export const configSchema = configFields
     if (config.DB_STATEMENT_TIMEOUT_MS !== undefined && config.DB_STATEMENT_TIMEOUT_MS >= config.LOCK_LEASE_MS) {
       ctx.addIssue({ code: 'custom', path: ['DB_STATEMENT_TIMEOUT_MS'], message: `must be shorter than LOCK_LEASE_MS (${config.LOCK_LEASE_MS})` });
     }
+    const statementTimeout = config.DB_STATEMENT_TIMEOUT_MS ?? defaultStatementTimeout(config.LOCK_LEASE_MS);
+    if (config.BATCH_SIZE * MS_PER_TICKET_AT_WORST > statementTimeout) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['BATCH_SIZE'],
+        message: `${config.BATCH_SIZE} tickets need a statement timeout of at least ${Math.ceil(config.BATCH_SIZE * MS_PER_TICKET_AT_WORST)} ms (DB_STATEMENT_TIMEOUT_MS is ${statementTimeout}): lower BATCH_SIZE or raise DB_STATEMENT_TIMEOUT_MS / LOCK_LEASE_MS`,
+      });
+    }
   })
   .transform((config) => ({
     ...config,
-    DB_STATEMENT_TIMEOUT_MS: config.DB_STATEMENT_TIMEOUT_MS ?? Math.min(5_000, Math.floor(config.LOCK_LEASE_MS / 2)),
+    DB_STATEMENT_TIMEOUT_MS: config.DB_STATEMENT_TIMEOUT_MS ?? defaultStatementTimeout(config.LOCK_LEASE_MS),
   }));
 
 export type Config = Readonly<z.output<typeof configSchema>>;

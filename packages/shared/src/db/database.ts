@@ -20,6 +20,13 @@ export interface CouponTable {
    * bigint comes back from pg as a string.
    */
   lock_fence: ColumnType<string, string | number | undefined, string | number>;
+  /** Random token of the lock holder that last wrote: with lock_fence, one holder per token number. */
+  lock_holder: string | null;
+  /**
+   * Highest arrival sequence a committed batch decided: the high-water mark a Redis that went
+   * back in time is compared with (bigint: a string).
+   */
+  decided_seq: ColumnType<string, string | number | undefined, string | number>;
   starts_at: ColumnType<Date, Date | string | undefined, Date | string>;
   ends_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   created_at: ColumnType<Date, Date | string | undefined, never>;

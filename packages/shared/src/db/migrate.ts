@@ -1,6 +1,7 @@
 import { Migrator, type Kysely, type Migration } from 'kysely';
 import type { Database } from './database.ts';
 import * as init from './migrations/0001-init.ts';
+import * as highWaterMark from './migrations/0002-high-water-mark.ts';
 import { ensureDatabase } from './ensure-database.ts';
 import { seedCoupons } from './seed-coupons.ts';
 import { createDb } from './create-db.ts';
@@ -8,6 +9,7 @@ import { createDb } from './create-db.ts';
 /** Migrations in order. Listed statically so they run the same from source or a bundle. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-init': init,
+  '0002-high-water-mark': highWaterMark,
 };
 
 export async function migrateToLatest(db: Kysely<Database>): Promise<void> {

@@ -1,1 +1,1 @@
-export { type IssueJobData, ISSUE_JOB_NAME, ISSUE_JOB_OPTIONS, issueJob } from './issue-job.ts';
+export { issueJob, healJob, ISSUE_JOB_NAME, HEAL_JOB_NAME, ISSUE_JOB_OPTIONS, type IssueJobData, type HealJobData, type CouponJobData } from './issue-job.ts';

@@ -23,3 +23,25 @@ export const ISSUE_JOB_OPTIONS: JobsOptions = {
 export function issueJob(data: IssueJobData): { name: string; data: IssueJobData; opts: JobsOptions } {
   return { name: ISSUE_JOB_NAME, data, opts: { ...ISSUE_JOB_OPTIONS, jobId: data.ticketId } };
 }
+
+/** A request from an API to a worker: check this coupon's Redis state against Postgres and heal it. */
+export interface HealJobData {
+  couponCode: string;
+}
+
+export const HEAL_JOB_NAME = 'heal';
+
+/**
+ * One heal job per coupon at a time (the job id dedupes while it waits). It retries while
+ * another worker holds the coupon's lock (a dead holder's lease runs out within LOCK_LEASE_MS).
+ */
+export function healJob(couponCode: string): { name: string; data: HealJobData; opts: JobsOptions } {
+  return {
+    name: HEAL_JOB_NAME,
+    data: { couponCode },
+    opts: { jobId: `heal-${couponCode}`, removeOnComplete: true, removeOnFail: true, attempts: 40, backoff: { type: 'fixed', delay: 250 } },
+  };
+}
+
+/** Every job on the issue queue. */
+export type CouponJobData = IssueJobData | HealJobData;

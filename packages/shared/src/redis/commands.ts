@@ -7,13 +7,14 @@ import type { Redis, Result } from 'ioredis';
  */
 const SCRIPTS = {
   admitIssueRequest: 'admit-4.lua',
-  readDecisionBatch: 'read-batch-1.lua',
+  readDecisionBatch: 'read-batch-2.lua',
   resolveDecisionBatch: 'resolve-batch-2.lua',
   acquireCouponLock: 'acquire-lock-2.lua',
   renewCouponLock: 'renew-lock-1.lua',
   releaseCouponLock: 'release-lock-1.lua',
-  raiseFenceFloor: 'raise-fence-1.lua',
-  restorePendingTicket: 'restore-pending-2.lua',
+  raiseCounterFloor: 'raise-counter-1.lua',
+  ticketProgress: 'ticket-progress-2.lua',
+  retireCouponState: 'retire-coupon-state-5.lua',
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
@@ -44,18 +45,20 @@ type Arg = string | number;
 export interface CouponCommands {
   admitIssueRequest(
     users: string, pending: string, seq: string, meta: string,
-    userId: string, ticketId: string, couponCode: string, nowMs: number, maxBacklog: number, ticketPrefix: string,
-  ): Promise<[number, string, string, number, number]>;
-  readDecisionBatch(pending: string, batchSize: number, ticketPrefix: string): Promise<string[]>;
+    userId: string, ticketId: string, couponCode: string, maxBacklog: number, ticketPrefix: string,
+    startsAtMs: number, endsAtMs: number, decidedSeqFloor: number | string, replaceExpired: 0 | 1,
+  ): Promise<[number, string, string, number, number, number]>;
+  readDecisionBatch(pending: string, meta: string, batchSize: number, ticketPrefix: string): Promise<string[]>;
   resolveDecisionBatch(
     pending: string, meta: string,
-    ticketPrefix: string, ttlSeconds: number, issued: number, total: number, ...outcomes: Arg[]
+    ticketPrefix: string, ttlSeconds: number, issued: number, total: number, decidedSeq: number | string, ...outcomes: Arg[]
   ): Promise<number>;
   acquireCouponLock(lock: string, fence: string, token: string, leaseMs: number): Promise<number>;
   renewCouponLock(lock: string, token: string, leaseMs: number): Promise<number>;
   releaseCouponLock(lock: string, token: string): Promise<number>;
-  raiseFenceFloor(fence: string, floor: number | string): Promise<number>;
-  restorePendingTicket(pending: string, ticket: string, ticketId: string): Promise<number>;
+  raiseCounterFloor(counter: string, floor: number | string): Promise<number>;
+  ticketProgress(pending: string, ticket: string, ticketId: string): Promise<'queued' | 'issued' | 'rejected' | 'orphan' | 'gone'>;
+  retireCouponState(users: string, pending: string, seq: string, meta: string, fence: string, retentionSeconds: number): Promise<number>;
 }
 
 export type CouponRedis = Redis & CouponCommands;

@@ -7,3 +7,4 @@ export { startRedisServer, type RedisServer, type RedisServerOptions, type Appen
 export { startPostgresServer, postgresBinDir, type PostgresServer } from './postgres-server.ts';
 export { startSentinelTopology, type SentinelTopology, type SentinelTopologyOptions } from './sentinel-topology.ts';
 export { exhaustMemory, requireReplicas, blockWithScript, demoteToReplica, type Refusal } from './redis-refusals.ts';
+export { openUntouchedCoupon } from './open-fast-path.ts';

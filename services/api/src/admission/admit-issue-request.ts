@@ -1,18 +1,32 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
+import type { Kysely } from 'kysely';
 import type { Config } from '@coupons/shared/config';
-import { newTicketId, parseAdmissionReply, type AdmissionResult } from '@coupons/shared/domain';
-import { issueJob, type IssueJobData } from '@coupons/shared/queue';
-import { couponKeys, type CouponRedis } from '@coupons/shared/redis';
-import { HttpError } from '../errors/http-error.ts';
-import { isOpen, type CouponCatalog } from '../coupons/coupon-catalog.ts';
+import { findWalletOfUser, type Database, type IssuedWallet } from '@coupons/shared/db';
+import { newTicketId, type AdmissionResult } from '@coupons/shared/domain';
+import { issueJob, type CouponJobData } from '@coupons/shared/queue';
+import { admitInRedis, type CouponRedis } from '@coupons/shared/redis';
+import { HttpError, unavailable } from '../errors/http-error.ts';
+import type { CatalogCoupon, CouponCatalog } from '../coupons/coupon-catalog.ts';
 import type { ApiMetrics } from '../metrics/metrics.ts';
+import type { HealRequests } from './heal-requests.ts';
+
+/**
+ * While a worker heals a coupon's Redis state (milliseconds for thousands of wallets), an
+ * admission waits for it rather than sending the client away: retried every HEAL_POLL_MS, up to
+ * HEAL_WAIT_MS in all, then 503 with Retry-After.
+ */
+const HEAL_WAIT_MS = 1_500;
+const HEAL_POLL_MS = 50;
 
 export interface AdmissionDeps {
   config: Config;
   redis: CouponRedis;
-  queue: Queue<IssueJobData>;
+  db: Kysely<Database>;
+  queue: Queue<CouponJobData>;
   catalog: CouponCatalog;
   metrics: ApiMetrics;
+  heals: HealRequests;
 }
 
 /** The answer once the coupon is known to be exhausted: the common case late in a burst. */
@@ -43,28 +57,55 @@ export interface Admitted {
   position?: number;
 }
 
+/** A winner's ticket, answered from Postgres: the wallet id is the ticket id. */
+function heldWallet(wallet: IssuedWallet): Admitted {
+  return { created: false, ticketId: wallet.walletId, couponCode: wallet.couponCode, status: 'issued' };
+}
+
 /**
- * Admits one issue request: the coupon must exist and be open, then one atomic Lua call
- * dedupes, applies the sold-out fast path and the backlog bound, and assigns the arrival
- * sequence. Only a new ticket is enqueued. If this process dies between the script and the
- * enqueue, the worker's reconciler finds the ticket without a job and enqueues it.
+ * Admits one issue request. The coupon must exist (the in-memory catalog); then one atomic Lua
+ * call (admit-4.lua) judges the opening window by Redis's clock, dedupes, applies the sold-out
+ * fast path and the backlog bound, and assigns the arrival sequence. Only a new ticket is
+ * enqueued. If this process dies between the script and the enqueue, the worker's reconciler
+ * finds the ticket without a job and enqueues it.
+ *
+ * Postgres answers where Redis cannot be trusted to: a user whose ticket expired is told the
+ * wallet they hold, and while a coupon's Redis state is missing or behind Postgres (lost, gone
+ * back in time, or expired after the event) a sold-out coupon is answered from Postgres and any
+ * other waits for a worker to heal it (503 if that takes too long). So a winner is never handed
+ * a second ticket.
  */
 export async function admitIssueRequest(deps: AdmissionDeps, couponCode: string, userId: string): Promise<Admitted | SoldOut> {
-  const { config, redis, queue, catalog, metrics } = deps;
+  const { config, redis, db, queue, catalog, metrics } = deps;
   const coupon = await catalog.find(couponCode);
   if (!coupon) throw new HttpError(404, 'COUPON_NOT_FOUND', `No coupon with code ${couponCode}.`);
-  if (!isOpen(coupon, new Date())) {
-    metrics.admissions.inc({ coupon: couponCode, outcome: 'not_open' });
-    throw new HttpError(409, 'EVENT_NOT_OPEN', `Coupon ${couponCode} is not open for requests now.`);
-  }
 
-  const keys = couponKeys(config.REDIS_PREFIX, couponCode);
-  const result: AdmissionResult = parseAdmissionReply(
-    await redis.admitIssueRequest(
-      keys.users, keys.pending, keys.seq, keys.meta,
-      userId, newTicketId(couponCode), couponCode, Date.now(), config.ADMISSION_MAX_BACKLOG, keys.ticketPrefix,
-    ),
-  );
+  const admit = (replaceExpired: boolean): Promise<AdmissionResult> =>
+    admitInRedis(redis, config.REDIS_PREFIX, {
+      couponCode,
+      userId,
+      ticketId: newTicketId(couponCode),
+      maxBacklog: config.ADMISSION_MAX_BACKLOG,
+      startsAt: coupon.startsAt,
+      endsAt: coupon.endsAt,
+      decidedSeqFloor: coupon.decidedSeq,
+      replaceExpired,
+    });
+  let result = await admit(false);
+  for (const waitUntil = Date.now() + HEAL_WAIT_MS; result.outcome === 'not_ready' && !coupon.soldOut && Date.now() < waitUntil; ) {
+    await deps.heals.ask(couponCode);
+    await delay(HEAL_POLL_MS);
+    result = await admit(false);
+  }
+  if (result.outcome === 'expired') {
+    // The user's ticket expired after its TTL: a winner is told what they hold, anyone else asks anew.
+    const wallet = await findWalletOfUser(db, couponCode, userId);
+    if (wallet) {
+      metrics.admissions.inc({ coupon: couponCode, outcome: 'existing' });
+      return heldWallet(wallet);
+    }
+    result = await admit(true);
+  }
   metrics.admissions.inc({ coupon: couponCode, outcome: result.outcome });
 
   switch (result.outcome) {
@@ -76,12 +117,17 @@ export async function admitIssueRequest(deps: AdmissionDeps, couponCode: string,
       throw new HttpError(503, 'OVERLOADED', `Too many requests are waiting for ${couponCode}; retry later.`, {
         'Retry-After': String(config.RETRY_AFTER_SECONDS),
       });
+    case 'not_open':
+      throw new HttpError(409, 'EVENT_NOT_OPEN', `Coupon ${couponCode} is not open for requests now.`);
+    case 'not_ready':
+      return answerWithoutFastPath(deps, coupon, userId);
     case 'admitted': {
       const job = issueJob({ ticketId: result.ticketId, couponCode });
       await queue.add(job.name, job.data, job.opts);
       return { created: true, ticketId: result.ticketId, couponCode, status: 'queued', position: result.position };
     }
     case 'existing':
+    case 'expired':
       return {
         created: false,
         ticketId: result.ticketId,
@@ -90,4 +136,18 @@ export async function admitIssueRequest(deps: AdmissionDeps, couponCode: string,
         position: result.position >= 0 ? result.position : undefined,
       };
   }
+}
+
+/**
+ * The coupon's Redis state is missing or behind Postgres. Sold out (Postgres says so, and that
+ * never changes): the user's wallet or SOLD_OUT, straight from Postgres, without rebuilding a
+ * finished event's state. Otherwise a worker is asked to heal it and the client retries.
+ */
+async function answerWithoutFastPath(deps: AdmissionDeps, coupon: CatalogCoupon, userId: string): Promise<Admitted | SoldOut> {
+  if (coupon.soldOut) {
+    const wallet = await findWalletOfUser(deps.db, coupon.code, userId);
+    return wallet ? heldWallet(wallet) : { soldOut: true, problem: soldOutProblem(coupon.code) };
+  }
+  await deps.heals.ask(coupon.code);
+  throw unavailable(deps.config.RETRY_AFTER_SECONDS, `Coupon ${coupon.code}'s fast state (being rebuilt from Postgres)`);
 }

@@ -3,11 +3,18 @@ import type { Logger } from 'pino';
 import { listCoupons, type CouponRow, type Database } from '@coupons/shared/db';
 import { couponTag } from '@coupons/shared/domain';
 
-/** What admission needs to know of a coupon: that it exists and when it is open. */
+/** What admission needs to know of a coupon: that it exists, when it is open, and Postgres's high-water mark. */
 export interface CatalogCoupon {
   code: string;
   startsAt: Date;
   endsAt: Date | null;
+  /** Postgres had issued every coupon when the catalog was read (issued only grows: once true, always true). */
+  soldOut: boolean;
+  /**
+   * The highest arrival sequence Postgres had decided when the catalog was read: a lower bound
+   * (it only grows), so a Redis arrival counter below it has certainly gone back in time.
+   */
+  decidedSeq: string;
 }
 
 /**
@@ -15,6 +22,10 @@ export interface CatalogCoupon {
  * hot path of a burst), and coupons change rarely: the cache refreshes every `refreshMs`, and
  * an unknown code triggers at most one refresh per `missRefreshMs` so a flood of bogus codes
  * cannot hammer Postgres.
+ *
+ * After Redis reconnects (it may be a Redis restarted from an older AOF or snapshot, or a
+ * replica promoted by Sentinel) admissions wait for one fresh read of Postgres's high-water
+ * marks: the admit script compares them with Redis's counter before trusting its dedupe.
  */
 export class CouponCatalog {
   private coupons = new Map<string, CatalogCoupon>();
@@ -22,6 +33,10 @@ export class CouponCatalog {
   private timer: NodeJS.Timeout | undefined;
   private lastMissRefresh = 0;
   private inflight: Promise<void> | undefined;
+  /** Bumped at every Redis reconnect; floors are trusted once a read started after the latest bump has finished. */
+  private distrust = 0;
+  private trustedAt = 0;
+  private freshRead: Promise<void> | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -44,8 +59,15 @@ export class CouponCatalog {
     return [...this.coupons.keys()];
   }
 
-  /** The coupon, or undefined when Postgres does not know it either. */
+  /** Redis reconnected: the next admissions first read Postgres's high-water marks afresh. */
+  distrustFloors(): void {
+    this.distrust += 1;
+    this.freshRead = undefined;
+  }
+
+  /** The coupon, or undefined when Postgres does not know it either. Throws when a fresh read is due and Postgres cannot answer. */
   async find(code: string): Promise<CatalogCoupon | undefined> {
+    if (this.trustedAt !== this.distrust) await this.readFloorsAfresh();
     const known = this.coupons.get(code);
     if (known) return known;
     await this.refreshAfterMiss();
@@ -60,6 +82,22 @@ export class CouponCatalog {
     return this.byTag.get(tag) ?? [];
   }
 
+  private readFloorsAfresh(): Promise<void> {
+    if (!this.freshRead) {
+      const generation = this.distrust;
+      const read: Promise<void> = listCoupons(this.db)
+        .then((rows) => {
+          this.apply(rows);
+          if (this.distrust === generation) this.trustedAt = generation;
+        })
+        .finally(() => {
+          if (this.freshRead === read) this.freshRead = undefined;
+        });
+      this.freshRead = read;
+    }
+    return this.freshRead;
+  }
+
   private async refreshAfterMiss(): Promise<void> {
     const now = Date.now();
     if (now - this.lastMissRefresh >= this.missRefreshMs) {
@@ -72,19 +110,26 @@ export class CouponCatalog {
 
   private refresh(): Promise<void> {
     this.inflight ??= listCoupons(this.db)
-      .then((rows: CouponRow[]) => {
-        this.coupons = new Map(rows.map((row) => [row.code, { code: row.code, startsAt: row.starts_at, endsAt: row.ends_at }]));
-        const byTag = new Map<number, string[]>();
-        for (const { code } of rows) byTag.set(couponTag(code), [...(byTag.get(couponTag(code)) ?? []), code]);
-        this.byTag = byTag;
-      })
+      .then((rows) => this.apply(rows))
       .finally(() => {
         this.inflight = undefined;
       });
     return this.inflight;
   }
-}
 
-export function isOpen(coupon: CatalogCoupon, now: Date): boolean {
-  return now >= coupon.startsAt && (coupon.endsAt === null || now < coupon.endsAt);
+  /** Reads may finish out of order: high-water marks only grow, so the higher one is kept. */
+  private apply(rows: CouponRow[]): void {
+    const before = this.coupons;
+    this.coupons = new Map(
+      rows.map((row) => {
+        const known = before.get(row.code);
+        const decidedSeq = known && BigInt(known.decidedSeq) > BigInt(row.decided_seq) ? known.decidedSeq : row.decided_seq;
+        const soldOut = row.issued_quantity >= row.total_quantity || (known?.soldOut ?? false);
+        return [row.code, { code: row.code, startsAt: row.starts_at, endsAt: row.ends_at, soldOut, decidedSeq }];
+      }),
+    );
+    const byTag = new Map<number, string[]>();
+    for (const { code } of rows) byTag.set(couponTag(code), [...(byTag.get(couponTag(code)) ?? []), code]);
+    this.byTag = byTag;
+  }
 }

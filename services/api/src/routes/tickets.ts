@@ -1,7 +1,9 @@
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
+import { findWalletById, type Database } from '@coupons/shared/db';
 import { ticketCouponTag } from '@coupons/shared/domain';
-import { readTicket } from '@coupons/shared/redis';
+import { readTicket, type StoredTicket } from '@coupons/shared/redis';
 import type { CouponCatalog } from '../coupons/coupon-catalog.ts';
 import { ticketIdSchema } from '@coupons/shared/schemas';
 import { requireUserId } from '../http/identity.ts';
@@ -9,12 +11,33 @@ import { malformedParamProblem } from '../http/malformed-param.ts';
 import { parseOr400 } from '../http/validate.ts';
 import { HttpError } from '../errors/http-error.ts';
 
-export function ticketsRouter(redis: Redis, prefix: string, catalog: CouponCatalog): Router {
+/**
+ * A ticket Redis no longer has (expired after its TTL, lost, or gone back in time) whose id is a
+ * wallet id won that wallet: Postgres answers it as issued, so every winner always sees it.
+ */
+async function ticketFromWallet(db: Kysely<Database>, ticketId: string): Promise<StoredTicket | undefined> {
+  const wallet = await findWalletById(db, ticketId);
+  return (
+    wallet && {
+      ticketId,
+      couponCode: wallet.couponCode,
+      userId: wallet.userId,
+      status: 'issued',
+      walletId: wallet.walletId,
+      issuedAt: wallet.issuedAt,
+      createdAt: wallet.issuedAt,
+    }
+  );
+}
+
+export function ticketsRouter(redis: Redis, db: Kysely<Database>, prefix: string, catalog: CouponCatalog): Router {
   const router = Router();
   router.get('/v1/tickets/:ticketId', async (req, res) => {
     const userId = requireUserId(req);
     const ticketId = parseOr400(ticketIdSchema, req.params.ticketId, 'INVALID_TICKET_ID', 'ticket id').toLowerCase();
-    const ticket = await readTicket(redis, prefix, ticketId, await catalog.codesTagged(ticketCouponTag(ticketId)));
+    const tagged = await catalog.codesTagged(ticketCouponTag(ticketId));
+    // No coupon carries this id's tag: it is nobody's ticket, and Postgres is not asked.
+    const ticket = tagged.length === 0 ? undefined : ((await readTicket(redis, prefix, ticketId, tagged)) ?? (await ticketFromWallet(db, ticketId)));
     // Someone else's ticket is answered exactly like a missing one: ids are not an oracle.
     if (!ticket || ticket.userId !== userId) {
       throw new HttpError(404, 'TICKET_NOT_FOUND', `No ticket ${ticketId} for this user.`);

@@ -1,7 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { couponKeys } from '@coupons/shared/redis';
+import { healIfBehind } from '../fast-path/heal-from-postgres.ts';
 import { withCouponLock } from '../lock/coupon-lock.ts';
 import type { WorkerDeps } from '../worker-deps.ts';
+import { AdaptiveBatchSize } from './batch-size.ts';
 import { drainCoupon } from './drain-coupon.ts';
 
 /**
@@ -22,6 +24,7 @@ export type DrainAttempt = number | 'busy';
  */
 export class CouponDrainer {
   private readonly inflight = new Map<string, Promise<DrainAttempt>>();
+  private readonly batchSizes = new Map<string, AdaptiveBatchSize>();
   private stopping = false;
 
   constructor(private readonly deps: WorkerDeps) {}
@@ -48,12 +51,33 @@ export class CouponDrainer {
     return running;
   }
 
+  /**
+   * Checks the coupon's Redis state against Postgres and heals it if it is missing or behind
+   * (an API asked, having found it so). Returns false when another worker holds the lock: its
+   * drain checks before every batch.
+   */
+  async healSoon(couponCode: string): Promise<boolean> {
+    const { redis, config, log } = this.deps;
+    const keys = couponKeys(config.REDIS_PREFIX, couponCode);
+    const result = await withCouponLock(redis, keys, config.LOCK_LEASE_MS, log, () => healIfBehind(this.deps, couponCode, keys));
+    return result.ran;
+  }
+
+  private batchSizeOf(couponCode: string): AdaptiveBatchSize {
+    let size = this.batchSizes.get(couponCode);
+    if (!size) {
+      size = new AdaptiveBatchSize(this.deps.config.BATCH_SIZE);
+      this.batchSizes.set(couponCode, size);
+    }
+    return size;
+  }
+
   private async drainOnce(couponCode: string): Promise<DrainAttempt> {
     if (this.stopping) return 0;
     const { redis, config, log } = this.deps;
     const keys = couponKeys(config.REDIS_PREFIX, couponCode);
     const result = await withCouponLock(redis, keys, config.LOCK_LEASE_MS, log, (lease) =>
-      drainCoupon(this.deps, couponCode, keys, lease, () => this.stopping),
+      drainCoupon(this.deps, couponCode, keys, lease, this.batchSizeOf(couponCode), () => this.stopping),
     );
     if (!result.ran) {
       await delay(LOCK_BUSY_WAIT_MS + Math.random() * LOCK_BUSY_JITTER_MS);

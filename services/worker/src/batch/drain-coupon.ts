@@ -1,21 +1,17 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Candidate } from '@coupons/shared/domain';
 import type { CouponKeys } from '@coupons/shared/redis';
-import { rebuildFastPathIfMissing } from '../fast-path/rebuild-fast-path.ts';
+import { healFromPostgres, retireIfDone } from '../fast-path/heal-from-postgres.ts';
 import type { CouponLease } from '../lock/coupon-lock.ts';
 import type { WorkerDeps } from '../worker-deps.ts';
-import { FencedOutError, recordBatch, type RecordedBatch } from './record-batch.ts';
+import { parseBatchRead } from './batch-read.ts';
+import { isStatementTimeout, type AdaptiveBatchSize } from './batch-size.ts';
+import { FencedOutError, issueBatch, RedisBehindError, type IssuedBatch } from './issue-batch.ts';
 
-function parseCandidates(flat: string[]): Candidate[] {
-  const candidates: Candidate[] = [];
-  for (let i = 0; i < flat.length; i += 3) {
-    candidates.push({ ticketId: flat[i]!, seq: Number(flat[i + 1]), userId: flat[i + 2]! });
-  }
-  return candidates;
-}
+/** Heals in a row after which a drain gives up (the job retries): a heal that does not take means something else is wrong. */
+const MAX_HEALS_PER_DRAIN = 3;
 
 /** The outcomes as resolve-batch-2.lua takes them: ticketId, status, reason, walletId|issuedAt|userId|coupon. */
-function outcomeArgs(batch: RecordedBatch, couponCode: string): string[] {
+function outcomeArgs(batch: IssuedBatch, couponCode: string): string[] {
   const args: string[] = [];
   for (const decision of batch.decisions) {
     const reason = decision.status === 'rejected' ? (decision.reason ?? '') : '';
@@ -41,6 +37,10 @@ async function injectFault(deps: WorkerDeps, ms: number, where: string, couponCo
  * the *oldest* pending tickets, whichever job triggered the drain, the order in which BullMQ
  * hands out jobs does not matter: first come is first served across any number of workers.
  *
+ * Before each decision Redis's mirror is compared with Postgres's high-water mark (in the
+ * batch's own transaction, see issueBatch): a Redis that lost or rolled back its state is
+ * healed from Postgres first, so no decision is ever taken on an older picture.
+ *
  * Stops when nothing is pending, the lease runs short or is lost, or the worker is stopping
  * (the current batch always finishes). Returns how many tickets it decided.
  */
@@ -49,25 +49,47 @@ export async function drainCoupon(
   couponCode: string,
   keys: CouponKeys,
   lease: CouponLease,
+  batchSize: AdaptiveBatchSize,
   isStopping: () => boolean,
 ): Promise<number> {
   const { config, redis, db, log } = deps;
   let decided = 0;
+  let heals = 0;
+  const heal = async (why: 'missing' | 'stale' | 'behind') => {
+    heals += 1;
+    if (heals > MAX_HEALS_PER_DRAIN) throw new Error(`coupon ${couponCode}: Redis still disagrees with Postgres after ${MAX_HEALS_PER_DRAIN} heals`);
+    if (!(await healFromPostgres(deps, couponCode, keys, why))) throw new Error(`coupon ${couponCode} does not exist in Postgres`);
+  };
+
   while (!isStopping() && lease.canStartBatch()) {
-    await rebuildFastPathIfMissing(deps, couponCode, keys);
-    const candidates = parseCandidates(await redis.readDecisionBatch(keys.pending, config.BATCH_SIZE, keys.ticketPrefix));
+    const { mirror, candidates } = parseBatchRead(await redis.readDecisionBatch(keys.pending, keys.meta, batchSize.current, keys.ticketPrefix));
+    if (mirror.state !== 'ok') {
+      await heal(mirror.state);
+      continue;
+    }
     if (candidates.length === 0) break;
     await injectFault(deps, config.FAULT_DELAY_BEFORE_COMMIT_MS, 'before commit', couponCode, lease.fence);
 
-    let batch: RecordedBatch;
+    let batch: IssuedBatch;
     try {
-      batch = await recordBatch(db, couponCode, lease.fence, candidates);
+      batch = await issueBatch(db, couponCode, lease, candidates, mirror);
+      batchSize.succeeded();
     } catch (error) {
+      if (error instanceof RedisBehindError) {
+        log.warn({ coupon: couponCode, mirror: error.mirror, postgres: error.postgres }, 'Redis is behind Postgres: healing before deciding');
+        await heal('behind');
+        continue;
+      }
+      if (isStatementTimeout(error)) {
+        batchSize.timedOut();
+        log.warn({ coupon: couponCode, size: candidates.length, next: batchSize.current }, 'batch hit the statement timeout: retrying smaller');
+        continue;
+      }
       if (!(error instanceof FencedOutError)) throw error;
       if (await lease.stillHeld()) {
-        // We hold the lock, yet Postgres has seen a newer token: Redis lost its counter.
-        // Raise it past Postgres's; the next grant writes again.
-        await redis.raiseFenceFloor(keys.fence, error.storedFence);
+        // We hold the lock, yet Postgres has seen a newer token (or ours, from another holder):
+        // Redis lost or rolled back its counter. Raise it past Postgres's; the next grant writes.
+        await redis.raiseCounterFloor(keys.fence, error.storedFence);
         log.warn({ coupon: couponCode, fence: lease.fence, storedFence: error.storedFence }, 'fencing counter was behind Postgres: raised');
       } else {
         log.warn({ coupon: couponCode, fence: lease.fence, storedFence: error.storedFence }, 'fenced out: lease expired under us, batch not written');
@@ -79,10 +101,12 @@ export async function drainCoupon(
     // Postgres has committed: now, and only now, tickets become final.
     await redis.resolveDecisionBatch(
       keys.pending, keys.meta,
-      keys.ticketPrefix, config.TICKET_TTL_SECONDS, batch.issuedQuantity, batch.totalQuantity,
+      keys.ticketPrefix, config.TICKET_TTL_SECONDS, batch.issuedQuantity, batch.totalQuantity, batch.decidedSeq,
       ...outcomeArgs(batch, couponCode),
     );
+    if (batch.issuedQuantity >= batch.totalQuantity) await retireIfDone(deps, keys);
     decided += candidates.length;
+    heals = 0;
     log.debug({ coupon: couponCode, size: candidates.length, issued: batch.issuedQuantity, fence: lease.fence }, 'batch decided');
   }
   return decided;

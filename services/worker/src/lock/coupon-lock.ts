@@ -14,6 +14,11 @@ import type { CouponKeys, CouponRedis } from '@coupons/shared/redis';
  */
 export interface CouponLease {
   readonly fence: number;
+  /**
+   * This grant's random token. Postgres stores it beside the fence, so a fence number handed
+   * out twice (a Redis that went back in time) still names one writer.
+   */
+  readonly holder: string;
   /** Set when a renewal finds the lock gone or taken: stop starting batches. */
   readonly lost: boolean;
   /** Whether there is still comfortably time left on the lease to start a batch. */
@@ -30,7 +35,7 @@ class HeldLease implements CouponLease {
   constructor(
     private readonly redis: CouponRedis,
     private readonly keys: CouponKeys,
-    private readonly token: string,
+    readonly holder: string,
     readonly fence: number,
     private readonly leaseMs: number,
     private readonly log: Logger,
@@ -46,7 +51,7 @@ class HeldLease implements CouponLease {
   private async renew(): Promise<void> {
     const startedAt = Date.now();
     try {
-      const renewed = await this.redis.renewCouponLock(this.keys.lock, this.token, this.leaseMs);
+      const renewed = await this.redis.renewCouponLock(this.keys.lock, this.holder, this.leaseMs);
       if (renewed === 1) this.validUntil = startedAt + this.leaseMs;
       else this.markLost('lock taken or expired');
     } catch (error) {
@@ -66,7 +71,7 @@ class HeldLease implements CouponLease {
   }
 
   async stillHeld(): Promise<boolean> {
-    const held = (await this.redis.renewCouponLock(this.keys.lock, this.token, this.leaseMs)) === 1;
+    const held = (await this.redis.renewCouponLock(this.keys.lock, this.holder, this.leaseMs)) === 1;
     if (!held) this.markLost('lock taken or expired');
     return held;
   }
@@ -74,7 +79,7 @@ class HeldLease implements CouponLease {
   async release(): Promise<void> {
     clearInterval(this.timer);
     if (this.lost) return;
-    await this.redis.releaseCouponLock(this.keys.lock, this.token).catch((error: Error) => {
+    await this.redis.releaseCouponLock(this.keys.lock, this.holder).catch((error: Error) => {
       this.log.warn({ err: error.message }, 'lock release failed; it expires with its lease');
     });
   }

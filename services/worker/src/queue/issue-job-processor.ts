@@ -1,8 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { WaitingError, type Job, type Processor } from 'bullmq';
 import { isFinal } from '@coupons/shared/domain';
-import type { IssueJobData } from '@coupons/shared/queue';
-import { couponKeys } from '@coupons/shared/redis';
+import { HEAL_JOB_NAME, type CouponJobData, type IssueJobData } from '@coupons/shared/queue';
+import { couponKeys, ticketKey } from '@coupons/shared/redis';
 import type { CouponDrainer } from '../batch/coupon-drainer.ts';
 import type { WorkerDeps } from '../worker-deps.ts';
 
@@ -14,28 +14,35 @@ const NO_PROGRESS_WAIT_MS = 25;
  * drain decides the oldest pending tickets first. So a job is a durable "someone must drain
  * this coupon until ticket T is decided", and processing order across workers is irrelevant.
  *
+ * Each turn first repairs the ticket's place in line (ticket-progress-2.lua puts a queued
+ * ticket that fell out of the pending set back, with its own sequence), so a later arrival is
+ * never decided before it. A pending id whose ticket hash is gone (an "orphan") still drives a
+ * drain, which decides it away, so it cannot inflate the backlog forever.
+ *
+ * A heal job (from an API that found the coupon's Redis state missing or behind Postgres)
+ * checks and heals it under the coupon's lock.
+ *
  * On shutdown an undecided job goes back to the wait list for another worker.
  */
-export function issueJobProcessor(deps: WorkerDeps, drainer: CouponDrainer): Processor<IssueJobData> {
+export function issueJobProcessor(deps: WorkerDeps, drainer: CouponDrainer): Processor<CouponJobData> {
   const { redis, config } = deps;
-  return async (job: Job<IssueJobData>, token?: string) => {
-    const { ticketId, couponCode } = job.data;
+  return async (job: Job<CouponJobData>, token?: string) => {
+    if (job.name === HEAL_JOB_NAME) {
+      if (!(await drainer.healSoon(job.data.couponCode))) throw new Error(`coupon ${job.data.couponCode} is locked by another worker; the heal is retried`);
+      return;
+    }
+    const { ticketId, couponCode } = job.data as IssueJobData;
     const keys = couponKeys(config.REDIS_PREFIX, couponCode);
-    const ticket = `${keys.ticketPrefix}${ticketId}`;
+    const ticket = ticketKey(config.REDIS_PREFIX, couponCode, ticketId);
     for (;;) {
-      const status = await redis.hget(ticket, 'status');
-      // null: the ticket expired or was lost; nothing is left to decide.
-      if (status === null || isFinal(status)) return;
+      const progress = await redis.ticketProgress(keys.pending, ticket, ticketId);
+      // 'gone': the ticket expired or was lost, and nothing waits in line for it.
+      if (progress === 'gone' || isFinal(progress)) return;
       if (drainer.isStopping) {
         await job.moveToWait(token);
         throw new WaitingError();
       }
-      const attempt = await drainer.drainSoon(couponCode);
-      if (attempt === 0) {
-        // Nothing moved: the ticket may have fallen out of the pending set (lost keys).
-        await redis.restorePendingTicket(keys.pending, ticket, ticketId);
-        await delay(NO_PROGRESS_WAIT_MS);
-      }
+      if ((await drainer.drainSoon(couponCode)) === 0) await delay(NO_PROGRESS_WAIT_MS);
     }
   };
 }

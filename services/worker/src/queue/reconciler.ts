@@ -1,8 +1,8 @@
 import type { Queue } from 'bullmq';
-import { listCoupons } from '@coupons/shared/db';
-import { issueJob, type IssueJobData } from '@coupons/shared/queue';
-import { couponKeys } from '@coupons/shared/redis';
-import { rebuildFastPathIfMissing } from '../fast-path/rebuild-fast-path.ts';
+import { listCoupons, type CouponRow } from '@coupons/shared/db';
+import { issueJob, type CouponJobData } from '@coupons/shared/queue';
+import { couponKeys, ticketKey } from '@coupons/shared/redis';
+import { healIfBehind } from '../fast-path/heal-from-postgres.ts';
 import { withCouponLock } from '../lock/coupon-lock.ts';
 import type { WorkerDeps } from '../worker-deps.ts';
 
@@ -10,13 +10,19 @@ import type { WorkerDeps } from '../worker-deps.ts';
 const SCAN_PER_COUPON = 200;
 
 /**
- * Finds admitted tickets that have no job and enqueues them.
+ * The worker's safety net, every RECONCILE_INTERVAL_MS and after Redis reconnects:
  *
- * An API replica admits a ticket (Lua) and then enqueues its job; if it dies in between,
- * the ticket would wait forever. Likewise a job that exhausted its retries (Postgres down for
- * a long time) is failed while its ticket is still queued. Looking at the oldest pending
- * tickets is enough: a drain always takes the oldest first, so as long as the oldest have live
- * jobs, every pending ticket will be decided.
+ * - **Redis against Postgres.** Each coupon's state is checked under its lock and healed when
+ *   missing, flagged, or behind Postgres's high-water mark (a Redis gone back in time while no
+ *   batch ran); a finished coupon's state gets its retention lifetime.
+ * - **Tickets without a job.** An API replica admits a ticket (Lua) and then enqueues its job;
+ *   if it dies in between, the ticket would wait forever. Likewise a job that exhausted its
+ *   retries (Postgres down for a long time) is failed while its ticket is still queued. Looking
+ *   at the oldest pending tickets is enough: a drain always takes the oldest first, so as long
+ *   as the oldest have live jobs, every pending ticket will be decided. A pending id whose ticket
+ *   hash is gone gets a job too: its drain decides it away.
+ *
+ * One coupon failing (or a lost race on a job) is logged and does not stop the pass for the others.
  */
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
@@ -24,7 +30,7 @@ export class Reconciler {
 
   constructor(
     private readonly deps: WorkerDeps,
-    private readonly queue: Queue<IssueJobData>,
+    private readonly queue: Queue<CouponJobData>,
   ) {}
 
   start(): void {
@@ -51,20 +57,38 @@ export class Reconciler {
   }
 
   private async reconcile(): Promise<number> {
-    const { db, redis, config, log } = this.deps;
+    const { db, log } = this.deps;
+    let requeued = 0;
+    for (const coupon of await listCoupons(db)) {
+      try {
+        await this.healCoupon(coupon);
+        requeued += await this.requeueStranded(coupon.code);
+      } catch (error) {
+        log.warn({ coupon: coupon.code, err: (error as Error).message }, 'reconcile of a coupon failed; the others go on');
+      }
+    }
+    if (requeued > 0) log.warn({ requeued }, 'reconciler re-enqueued tickets without a live job');
+    return requeued;
+  }
+
+  /** If another worker holds the lock, its drain checks before every batch. */
+  private async healCoupon(coupon: CouponRow): Promise<void> {
+    const { redis, config, log } = this.deps;
+    const keys = couponKeys(config.REDIS_PREFIX, coupon.code);
+    await withCouponLock(redis, keys, config.LOCK_LEASE_MS, log, () => healIfBehind(this.deps, coupon.code, keys));
+  }
+
+  private async requeueStranded(code: string): Promise<number> {
+    const { redis, config, log } = this.deps;
+    const keys = couponKeys(config.REDIS_PREFIX, code);
     const now = Date.now();
     let requeued = 0;
-    for (const { code } of await listCoupons(db)) {
-      const keys = couponKeys(config.REDIS_PREFIX, code);
-      // Fast-path state lost while no batch runs (nothing pending): rebuild it now, so winners'
-      // tickets answer again and newcomers get the sold-out fast path.
-      if ((await redis.exists(keys.meta)) === 0) {
-        await withCouponLock(redis, keys, config.LOCK_LEASE_MS, log, () => rebuildFastPathIfMissing(this.deps, code, keys));
-      }
-      const ticketIds = await redis.zrange(keys.pending, 0, SCAN_PER_COUPON - 1);
-      const createdAt = await Promise.all(ticketIds.map((id) => redis.hget(`${keys.ticketPrefix}${id}`, 'createdAt')));
-      for (const [i, ticketId] of ticketIds.entries()) {
-        if (now - Number(createdAt[i] ?? 0) < config.RECONCILE_GRACE_MS) continue;
+    const ticketIds = await redis.zrange(keys.pending, 0, SCAN_PER_COUPON - 1);
+    const createdAt = await Promise.all(ticketIds.map((id) => redis.hget(ticketKey(config.REDIS_PREFIX, code, id), 'createdAt')));
+    for (const [i, ticketId] of ticketIds.entries()) {
+      // An orphan (no hash) has no createdAt: it is old by definition.
+      if (createdAt[i] !== null && now - Number(createdAt[i]) < config.RECONCILE_GRACE_MS) continue;
+      try {
         // getJob (one HGETALL) rather than getJobState, whose LPOS scans the whole wait list.
         const job = await this.queue.getJob(ticketId);
         // Decided meanwhile (its job completed and was removed): nothing to do.
@@ -77,9 +101,11 @@ export class Reconciler {
           await job.retry();
           requeued += 1;
         }
+      } catch (error) {
+        // Another worker retried or completed it first: the next pass looks again.
+        log.debug({ ticketId, err: (error as Error).message }, 'reconciling a ticket lost a race');
       }
     }
-    if (requeued > 0) log.warn({ requeued }, 'reconciler re-enqueued tickets without a live job');
     return requeued;
   }
 }

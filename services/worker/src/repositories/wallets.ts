@@ -41,16 +41,26 @@ export async function insertWallets(
 }
 
 /**
- * Advances the issued count, guarded so it can never pass the limit (the CHECK constraint
- * would refuse it too). Returns the new count, or undefined when the guard refused.
+ * Records a batch's progress on the coupon row: the issued count advances by the winners,
+ * guarded so it can never pass the limit (the CHECK constraint would refuse it too), and the
+ * high-water mark `decided_seq` moves up to the batch's last arrival sequence. Returns the new
+ * values, or undefined when the guard refused.
  */
-export async function advanceIssuedQuantity(trx: Transaction<Database>, couponId: string, by: number): Promise<number | undefined> {
+export async function recordBatchProgress(
+  trx: Transaction<Database>,
+  couponId: string,
+  winners: number,
+  lastSeq: number,
+): Promise<{ issuedQuantity: number; decidedSeq: string } | undefined> {
   const row = await trx
     .updateTable('coupon')
-    .set({ issued_quantity: sql<number>`issued_quantity + ${by}` })
+    .set({
+      issued_quantity: sql<number>`issued_quantity + ${winners}`,
+      decided_seq: sql<string>`GREATEST(decided_seq, ${lastSeq}::bigint)`,
+    })
     .where('id', '=', couponId)
-    .where(sql<boolean>`issued_quantity + ${by} <= total_quantity`)
-    .returning('issued_quantity')
+    .where(sql<boolean>`issued_quantity + ${winners} <= total_quantity`)
+    .returning(['issued_quantity', 'decided_seq'])
     .executeTakeFirst();
-  return row?.issued_quantity;
+  return row && { issuedQuantity: row.issued_quantity, decidedSeq: row.decided_seq };
 }

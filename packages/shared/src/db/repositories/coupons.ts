@@ -9,6 +9,8 @@ const couponColumns = [
   'total_quantity',
   'issued_quantity',
   'lock_fence',
+  'lock_holder',
+  'decided_seq',
   'starts_at',
   'ends_at',
   'created_at',

@@ -26,3 +26,28 @@ export function walletsOfCoupon(db: Kysely<Database>, couponId: string) {
     .where('coupon_id', '=', couponId)
     .execute();
 }
+
+/** A wallet as a ticket answers it: the wallet id is the id of the ticket that won it. */
+export interface IssuedWallet {
+  walletId: string;
+  couponCode: string;
+  userId: string;
+  issuedAt: Date;
+}
+
+function issuedWallets(db: Kysely<Database>) {
+  return db
+    .selectFrom('coupon_wallet as w')
+    .innerJoin('coupon as c', 'c.id', 'w.coupon_id')
+    .select(['w.id as walletId', 'c.code as couponCode', 'w.user_id as userId', 'w.issued_at as issuedAt']);
+}
+
+/** The wallet a ticket won, if it did: how a winner's ticket is answered once Redis no longer has it. */
+export function findWalletById(db: Kysely<Database>, walletId: string): Promise<IssuedWallet | undefined> {
+  return issuedWallets(db).where('w.id', '=', walletId).executeTakeFirst();
+}
+
+/** The user's wallet of this coupon, if any: how a resubmission is answered once Redis no longer knows the user. */
+export function findWalletOfUser(db: Kysely<Database>, couponCode: string, userId: string): Promise<IssuedWallet | undefined> {
+  return issuedWallets(db).where('c.code', '=', couponCode).where('w.user_id', '=', userId).executeTakeFirst();
+}

@@ -1,49 +1,81 @@
 --[[
-  Admits one issue request for one coupon, atomically: dedupe, sold-out fast path,
-  backlog bound, arrival sequence, ticket. Nothing else can interleave, so the arrival
-  sequence is the order in which requests were answered.
+  Admits one issue request for one coupon, atomically: opening window, dedupe, readiness of
+  the fast path, sold-out fast path, backlog bound, arrival sequence, ticket. Nothing else can
+  interleave, so the arrival sequence is the order in which requests were answered.
+
+  The window is judged by Redis's clock (TIME), one clock for every API replica: replicas
+  whose clocks are skewed still open and close the event at the same moment.
+
+  The fast path is trusted only when its mirror of Postgres is whole and not behind: a Redis
+  that lost its state or went back in time (an everysec crash, a replica promoted) could tell
+  a winner to queue again. Then the caller answers from Postgres or asks for a heal.
 
   Input:
     KEYS[1] users    hash userId -> ticketId
     KEYS[2] pending  zset ticketId -> arrival sequence (admitted, not decided)
     KEYS[3] seq      arrival counter
-    KEYS[4] meta     hash (soldOut)
+    KEYS[4] meta     hash total, issued, soldOut, decidedSeq, stale (see read-batch-2.lua)
 
     ARGV[1] userId
     ARGV[2] ticketId for a new ticket
     ARGV[3] coupon code
-    ARGV[4] now, ms since epoch
-    ARGV[5] backlog bound (pending tickets)
-    ARGV[6] ticket key prefix (same hash tag as KEYS)
+    ARGV[4] backlog bound (pending tickets)
+    ARGV[5] ticket key prefix (same hash tag as KEYS)
+    ARGV[6] window start, ms since epoch
+    ARGV[7] window end, ms since epoch, or -1 for none
+    ARGV[8] the highest arrival sequence Postgres is known to have decided (a lower bound)
+    ARGV[9] 1 to replace the user's expired ticket (the caller checked Postgres), else 0
 
-  Output: { outcome, ticketId, status, position, seq }
+  Output: { outcome, ticketId, detail, position, seq, now }
     outcome  1  admitted: a new queued ticket; the caller enqueues its job
-             2  this user already has a ticket for this coupon (status is its state)
+             2  this user already has a ticket for this coupon (detail is its status)
+             3  this user's ticket expired (ticketId is it): the caller asks Postgres
             -1  sold out (known from Postgres: nobody asking later can win)
             -2  overloaded (position holds the backlog)
+            -3  fast path not ready (detail: 'missing', 'stale' or 'behind')
+            -4  outside the opening window (detail: 'early' or 'ended')
     position requests ahead of this ticket while queued, else -1
+    now      Redis's clock, ms (the ticket's createdAt)
 ]]
 local usersKey, pendingKey, seqKey, metaKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local userId, ticketId, couponCode, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local ticketPrefix = ARGV[6]
+local userId, ticketId, couponCode = ARGV[1], ARGV[2], ARGV[3]
+local ticketPrefix = ARGV[5]
+
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+if now < tonumber(ARGV[6]) then return { -4, '', 'early', -1, 0, now } end
+local endsAt = tonumber(ARGV[7])
+if endsAt >= 0 and now >= endsAt then return { -4, '', 'ended', -1, 0, now } end
 
 local existing = redis.call('HGET', usersKey, userId)
 if existing then
   local status = redis.call('HGET', ticketPrefix .. existing, 'status')
   if status then
     local rank = redis.call('ZRANK', pendingKey, existing)
-    return { 2, existing, status, rank or -1, 0 }
+    return { 2, existing, status, rank or -1, 0, now }
   end
-  -- The ticket expired: admit anew; the decision still refuses a second coupon.
+  if ARGV[9] ~= '1' then return { 3, existing, '', -1, 0, now } end
 end
 
-if redis.call('HGET', metaKey, 'soldOut') == '1' then
-  return { -1, '', '', -1, 0 }
+local meta = redis.call('HMGET', metaKey, 'soldOut', 'stale')
+if not meta[1] then return { -3, '', 'missing', -1, 0, now } end
+if meta[2] == '1' then return { -3, '', 'stale', -1, 0, now } end
+-- Every arrival sequence is handed out here before it can be decided, so a healthy counter is
+-- never below what Postgres has decided. Below it, Redis went back in time past admissions
+-- that were decided since, and its dedupe may not know those winners: flag it, so every replica
+-- refuses until a worker has healed it from Postgres.
+if tonumber(redis.call('GET', seqKey) or '0') < tonumber(ARGV[8]) then
+  redis.call('HSET', metaKey, 'stale', '1')
+  return { -3, '', 'behind', -1, 0, now }
+end
+
+if meta[1] == '1' then
+  return { -1, '', '', -1, 0, now }
 end
 
 local backlog = redis.call('ZCARD', pendingKey)
-if backlog >= tonumber(ARGV[5]) then
-  return { -2, '', '', backlog, 0 }
+if backlog >= tonumber(ARGV[4]) then
+  return { -2, '', '', backlog, 0, now }
 end
 
 local seq = redis.call('INCR', seqKey)
@@ -58,4 +90,4 @@ redis.call('HSET', usersKey, userId, ticketId)
 redis.call('ZADD', pendingKey, seq, ticketId)
 redis.call('HSET', ticketPrefix .. ticketId,
   'coupon', couponCode, 'user', userId, 'seq', seq, 'status', 'queued', 'createdAt', now)
-return { 1, ticketId, 'queued', backlog, seq }
+return { 1, ticketId, 'queued', backlog, seq, now }

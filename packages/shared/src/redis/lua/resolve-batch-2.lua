@@ -1,27 +1,29 @@
 --[[
   Records the outcome of a batch that Postgres has committed: tickets become final, leave
-  the pending set, and the coupon's fast-path mirror advances. Idempotent: replaying the
+  the pending set, and the coupon's mirror of Postgres (issued, sold out, and the high-water
+  mark decidedSeq that tells a Redis gone back in time) advances. Idempotent: replaying the
   same outcomes (a worker that dies after the commit) changes nothing.
 
   Input:
     KEYS[1] pending  zset
-    KEYS[2] meta     hash total, issued, soldOut (advanced only if present)
+    KEYS[2] meta     hash total, issued, soldOut, decidedSeq (advanced only if present)
 
     ARGV[1] ticket key prefix
     ARGV[2] ticket TTL, seconds
     ARGV[3] issued quantity after the commit (from Postgres)
     ARGV[4] total quantity
-    ARGV[5..] groups of 4: ticketId, status, reason ('' if none),
+    ARGV[5] highest arrival sequence Postgres has decided after the commit
+    ARGV[6..] groups of 4: ticketId, status, reason ('' if none),
               walletId|issuedAt[|userId|couponCode] ('' if none)
 
   Output: number of tickets that became final now.
 ]]
 local pendingKey, metaKey = KEYS[1], KEYS[2]
 local ticketPrefix, ttl = ARGV[1], tonumber(ARGV[2])
-local issued, total = tonumber(ARGV[3]), tonumber(ARGV[4])
+local issued, total, decidedSeq = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 
 local resolved = 0
-for i = 5, #ARGV, 4 do
+for i = 6, #ARGV, 4 do
   local ticketId, status, reason, wallet = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local key = ticketPrefix .. ticketId
   redis.call('ZREM', pendingKey, ticketId)
@@ -48,9 +50,12 @@ end
 -- and the next batch rebuilds all of it (dedupe included) from Postgres.
 local known = redis.call('HGET', metaKey, 'issued')
 if known then
-  -- Issued only grows; a late replay must not move the mirror back.
+  -- Issued and decidedSeq only grow; a late replay must not move the mirror back.
   if issued > tonumber(known) then
     redis.call('HSET', metaKey, 'issued', issued, 'total', total)
+  end
+  if decidedSeq > tonumber(redis.call('HGET', metaKey, 'decidedSeq') or '0') then
+    redis.call('HSET', metaKey, 'decidedSeq', decidedSeq)
   end
   if issued >= total then
     redis.call('HSET', metaKey, 'soldOut', '1')

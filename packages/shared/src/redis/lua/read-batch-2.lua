@@ -1,0 +1,30 @@
+--[[
+  Reads the next batch to decide: the pending tickets with the lowest arrival sequence, with
+  their users, and the coupon's mirror of Postgres, which the caller compares with Postgres's
+  high-water mark before deciding. Read-only; the caller holds the coupon lock.
+
+  Input:
+    KEYS[1] pending  zset ticketId -> arrival sequence
+    KEYS[2] meta     hash total, issued, soldOut, decidedSeq, stale
+    ARGV[1] batch size
+    ARGV[2] ticket key prefix
+
+  Output: flat list { mirror, decidedSeq, issued, ticketId, seq, userId, ... } in arrival order.
+    mirror      'missing' (no meta), 'stale' (flagged for healing) or 'ok'
+    decidedSeq  highest arrival sequence the mirror knows decided ('0' if none)
+    issued      issued count the mirror knows ('0' if none)
+    userId      '' when the ticket hash is gone
+]]
+local meta = redis.call('HMGET', KEYS[2], 'issued', 'decidedSeq', 'stale')
+local mirror = 'ok'
+if not meta[1] then mirror = 'missing' elseif meta[3] == '1' then mirror = 'stale' end
+local out = { mirror, meta[2] or '0', meta[1] or '0' }
+
+local entries = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
+for i = 1, #entries, 2 do
+  local ticketId = entries[i]
+  out[#out + 1] = ticketId
+  out[#out + 1] = entries[i + 1]
+  out[#out + 1] = redis.call('HGET', ARGV[2] .. ticketId, 'user') or ''
+end
+return out

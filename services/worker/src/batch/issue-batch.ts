@@ -1,0 +1,82 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '@coupons/shared/db';
+import { decideBatch, type Candidate, type Decision } from '@coupons/shared/domain';
+import { claimCouponForBatch, type CouponHighWater } from '../repositories/claim-coupon-for-batch.ts';
+import { findWalletsOfUsers, insertWallets, recordBatchProgress } from '../repositories/wallets.ts';
+import type { RedisMirror } from './batch-read.ts';
+
+/** The batch was written with a fencing token older than one Postgres has seen (or the same number, held by another). */
+export class FencedOutError extends Error {
+  override name = 'FencedOutError';
+  constructor(readonly fence: number, readonly storedFence: string) {
+    super(`fencing token ${fence} is older than ${storedFence}, or held by another: the batch was not written`);
+  }
+}
+
+/** Redis's mirror is older than Postgres's high-water mark: Redis went back in time. Nothing was written. */
+export class RedisBehindError extends Error {
+  override name = 'RedisBehindError';
+  constructor(readonly mirror: RedisMirror, readonly postgres: CouponHighWater) {
+    super(
+      `Redis is behind Postgres (issued ${mirror.issued} < ${postgres.issuedQuantity} or decided up to ${mirror.decidedSeq} < ${postgres.decidedSeq}): heal before deciding`,
+    );
+  }
+}
+
+export interface IssuedBatch {
+  decisions: Decision[];
+  /** issuedAt (ms) per issued ticket (wallet id = ticket id). */
+  issuedAt: Map<string, number>;
+  issuedQuantity: number;
+  totalQuantity: number;
+  /** Postgres's high-water mark after the commit. */
+  decidedSeq: string;
+}
+
+/** Whether Redis's mirror knows less than Postgres: under the coupon lock this is exact (no resolve can be in flight but a zombie's, which only ever writes older values). */
+export function mirrorIsBehind(mirror: RedisMirror, postgres: CouponHighWater): boolean {
+  return mirror.issued < postgres.issuedQuantity || BigInt(mirror.decidedSeq) < BigInt(postgres.decidedSeq);
+}
+
+/**
+ * Where the limit is enforced: decides one batch and writes it, in one Postgres transaction.
+ * Claim the coupon row with our fencing token (refused: FencedOutError); compare Redis's mirror
+ * with Postgres's high-water mark (behind: RedisBehindError, nothing decided on stale state);
+ * look up wallets the candidates already hold; decide in arrival order (decideBatch); insert
+ * the winners; advance the issued count (guarded) and the high-water mark. Nothing is visible
+ * to anyone until it commits; only then does the caller resolve tickets in Redis.
+ */
+export async function issueBatch(
+  db: Kysely<Database>,
+  couponCode: string,
+  lease: { fence: number; holder: string },
+  candidates: Candidate[],
+  mirror: RedisMirror,
+): Promise<IssuedBatch> {
+  return db.transaction().execute(async (trx) => {
+    const claim = await claimCouponForBatch(trx, couponCode, lease);
+    if (claim.kind === 'fenced') throw new FencedOutError(lease.fence, claim.storedFence);
+    if (claim.kind === 'missing') throw new Error(`coupon ${couponCode} does not exist in Postgres`);
+    if (mirrorIsBehind(mirror, claim)) throw new RedisBehindError(mirror, claim);
+
+    const userIds = [...new Set(candidates.map((c) => c.userId).filter(Boolean))];
+    const existing = await findWalletsOfUsers(trx, claim.couponId, userIds);
+    const { decisions, newWallets } = decideBatch(
+      candidates,
+      new Map(existing.map((wallet) => [wallet.user_id, wallet.id])),
+      claim.totalQuantity - claim.issuedQuantity,
+    );
+
+    const issuedAt = new Map(existing.map((wallet) => [wallet.id, wallet.issued_at.getTime()]));
+    const inserted = await insertWallets(trx, claim.couponId, newWallets);
+    if (inserted.length !== newWallets.length) {
+      // Only possible if Postgres holds wallets we did not see under the row lock: refuse the batch.
+      throw new Error(`inserted ${inserted.length} of ${newWallets.length} wallets for ${couponCode}; batch rolled back`);
+    }
+    for (const wallet of inserted) issuedAt.set(wallet.id, wallet.issued_at.getTime());
+    const lastSeq = Math.max(...candidates.map((c) => c.seq));
+    const progress = await recordBatchProgress(trx, claim.couponId, newWallets.length, lastSeq);
+    if (progress === undefined) throw new Error(`issued count of ${couponCode} would pass its limit; batch rolled back`);
+    return { decisions, issuedAt, issuedQuantity: progress.issuedQuantity, totalQuantity: claim.totalQuantity, decidedSeq: progress.decidedSeq };
+  });
+}

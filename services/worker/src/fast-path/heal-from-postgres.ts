@@ -1,0 +1,116 @@
+import { findCouponByCode, walletsOfCoupon, type CouponRow } from '@coupons/shared/db';
+import { ticketKey, type CouponKeys } from '@coupons/shared/redis';
+import type { WorkerDeps } from '../worker-deps.ts';
+
+const CHUNK = 1_000;
+
+/** Why a heal ran: the mirror was missing, flagged stale (by an API that saw a counter behind Postgres), or found behind under the lock. */
+export type HealReason = 'missing' | 'stale' | 'behind';
+
+/** A coupon whose event is over: sold out, or past its end. (This only decides when its Redis state gets a lifetime; admission judges the window by Redis's clock.) */
+export function isFinished(coupon: Pick<CouponRow, 'issued_quantity' | 'total_quantity' | 'ends_at'>, now: Date): boolean {
+  return coupon.issued_quantity >= coupon.total_quantity || (coupon.ends_at !== null && coupon.ends_at <= now);
+}
+
+/**
+ * Makes the coupon's Redis state agree with Postgres, the truth. Call it holding the coupon lock.
+ *
+ * Redis can lose state (a restart without persistence, keys deleted) or go back in time (an
+ * `everysec` AOF's last second after a machine crash, an asynchronous replica promoted by
+ * Sentinel): then it holds a consistent but *older* picture. Postgres stays exact either way
+ * (fencing, constraints); what must be healed is what users see and what the next decision
+ * reads:
+ *
+ * 1. the mirror is flagged stale first, so no API admits against half-healed dedupe;
+ * 2. the fencing counter is raised to the token Postgres last accepted (the next grant is above
+ *    it) and the arrival counter to the highest sequence Postgres decided (no number twice);
+ * 3. every wallet is the user's ticket again: the dedupe points at it (a resubmission answers
+ *    200 with it, never a second ticket) and a lost ticket hash is rewritten whole, `issued`;
+ * 4. the mirror (total, issued, soldOut, decidedSeq) is copied from Postgres and the flag
+ *    cleared, last: its presence without the flag means the heal is complete.
+ *
+ * Tickets admitted in the lost window are gone with it; nothing here can bring them back (they
+ * are counted by `pnpm chaos`). A finished coupon's state gets its retention lifetime again.
+ * Returns false when Postgres does not know the coupon.
+ */
+export async function healFromPostgres(deps: WorkerDeps, couponCode: string, keys: CouponKeys, why: HealReason): Promise<boolean> {
+  const { redis, db, config, log } = deps;
+  const coupon = await findCouponByCode(db, couponCode);
+  if (!coupon) return false;
+  const startedAt = Date.now();
+  if (why !== 'missing') await redis.hset(keys.meta, 'stale', '1');
+  await raiseCounters(deps, keys, coupon);
+
+  const wallets = await walletsOfCoupon(db, coupon.id);
+  for (let offset = 0; offset < wallets.length; offset += CHUNK) {
+    const chunk = wallets.slice(offset, offset + CHUNK);
+    // A ticket counts as present only whole (with its user): a partial hash is rewritten.
+    const present = await Promise.all(chunk.map((wallet) => redis.hexists(ticketKey(config.REDIS_PREFIX, couponCode, wallet.id), 'user')));
+    const pipeline = redis.pipeline();
+    chunk.forEach((wallet, i) => {
+      pipeline.hset(keys.users, wallet.user_id, wallet.id);
+      if (present[i]) return;
+      const ticket = ticketKey(config.REDIS_PREFIX, couponCode, wallet.id);
+      const issuedAt = wallet.issued_at.getTime();
+      pipeline.hset(ticket, { coupon: couponCode, user: wallet.user_id, seq: 0, status: 'issued', walletId: wallet.id, issuedAt, createdAt: issuedAt });
+      pipeline.expire(ticket, config.TICKET_TTL_SECONDS);
+    });
+    await pipeline.exec();
+  }
+
+  await redis
+    .multi()
+    .hset(keys.meta, {
+      total: coupon.total_quantity,
+      issued: coupon.issued_quantity,
+      soldOut: coupon.issued_quantity >= coupon.total_quantity ? '1' : '0',
+      decidedSeq: coupon.decided_seq,
+    })
+    .hdel(keys.meta, 'stale')
+    .exec();
+  if (isFinished(coupon, new Date())) await retireIfDone(deps, keys);
+  log.info({ coupon: couponCode, why, wallets: wallets.length, ms: Date.now() - startedAt }, 'fast-path state rebuilt from Postgres');
+  return true;
+}
+
+/**
+ * The fencing counter goes to at least the token Postgres last accepted (the next grant is above
+ * it); the arrival counter to at least the highest sequence Postgres decided *and* the highest
+ * still pending, so a new arrival is never given a place ahead of someone already waiting.
+ * Admissions are refused meanwhile (mirror missing or flagged), so nothing joins the line.
+ */
+async function raiseCounters(deps: WorkerDeps, keys: CouponKeys, coupon: Pick<CouponRow, 'lock_fence' | 'decided_seq'>): Promise<void> {
+  const { redis } = deps;
+  const [, lastPending] = await redis.zrange(keys.pending, -1, -1, 'WITHSCORES');
+  const seqFloor = BigInt(lastPending ?? 0) > BigInt(coupon.decided_seq) ? lastPending! : coupon.decided_seq;
+  await Promise.all([redis.raiseCounterFloor(keys.fence, coupon.lock_fence), redis.raiseCounterFloor(keys.seq, seqFloor)]);
+}
+
+/** Gives a finished coupon's Redis state its retention lifetime, once nothing is pending (retire-coupon-state-5.lua). */
+export function retireIfDone(deps: WorkerDeps, keys: CouponKeys): Promise<number> {
+  return deps.redis.retireCouponState(keys.users, keys.pending, keys.seq, keys.meta, keys.fence, deps.config.EVENT_RETENTION_SECONDS);
+}
+
+/**
+ * The check the reconciler and a reconnect run, holding the coupon lock: counters raised to
+ * Postgres's floors, and a heal when the mirror is missing, flagged, or behind Postgres's
+ * high-water mark. A finished coupon whose mirror is gone is left alone: its state expired
+ * after the retention on purpose, and requests for it are answered from Postgres.
+ */
+export async function healIfBehind(deps: WorkerDeps, couponCode: string, keys: CouponKeys): Promise<boolean> {
+  const { redis, db } = deps;
+  const coupon = await findCouponByCode(db, couponCode);
+  if (!coupon) return false;
+  const [issued, decidedSeq, stale] = await redis.hmget(keys.meta, 'issued', 'decidedSeq', 'stale');
+  if (issued === null) {
+    if (isFinished(coupon, new Date())) return false;
+    return healFromPostgres(deps, couponCode, keys, 'missing');
+  }
+  if (stale === '1') return healFromPostgres(deps, couponCode, keys, 'stale');
+  if (Number(issued) < coupon.issued_quantity || BigInt(decidedSeq ?? '0') < BigInt(coupon.decided_seq)) {
+    return healFromPostgres(deps, couponCode, keys, 'behind');
+  }
+  await raiseCounters(deps, keys, coupon);
+  if (isFinished(coupon, new Date())) await retireIfDone(deps, keys);
+  return false;
+}
