@@ -67,6 +67,10 @@ describe('loadConfig', () => {
     ['BATCH_SIZE', '0'],
     ['LOG_LEVEL', 'loud'],
     ['REDIS_PREFIX', 'has:colon'],
+    ['LOCK_LEASE_MS', String(2 ** 31)],
+    ['SHUTDOWN_TIMEOUT_MS', '99999999999'],
+    ['TICKET_TTL_SECONDS', '3000000'],
+    ['EVENT_RETENTION_SECONDS', '0'],
   ])('refuses %s=%s with one line naming the variable and the value', (name, value) => {
     const error = configErrorFrom({ [name]: value });
     expect(error.name).toBe('ConfigError');
@@ -84,6 +88,14 @@ describe('loadConfig', () => {
     const error = configErrorFrom({ PORT: '3001', LOG_LEVEL: 'loud' });
     expect(error.message).toContain('LOG_LEVEL=');
     expect(error.message).not.toContain('PORT=');
+  });
+
+  it('refuses a batch the statement timeout cannot cover, naming the fix', () => {
+    const error = configErrorFrom({ BATCH_SIZE: '10000', DB_STATEMENT_TIMEOUT_MS: '1000' });
+    expect(error.message).toMatch(/BATCH_SIZE.*10000 tickets need a statement timeout of at least 2000 ms \(DB_STATEMENT_TIMEOUT_MS is 1000\)/);
+    expect(error.message).not.toMatch(/[\r\n]/);
+    // The default statement timeout (half the lease, at most 5 s) covers the default batch.
+    expect(loadConfig({ BATCH_SIZE: '10000', LOCK_LEASE_MS: '10000' }).DB_STATEMENT_TIMEOUT_MS).toBe(5_000);
   });
 
   it('returns a frozen object', () => {

@@ -81,6 +81,21 @@ describe('prepareDatabase (real Postgres)', () => {
     expect(a.issued_quantity).toBe(300);
   });
 
+  it('starts every coupon with an empty high-water mark, and freezes the quantity once sold out', async () => {
+    const [a] = await db.selectFrom('coupon').select(['id', 'decided_seq', 'lock_holder']).where('code', '=', 'A0001').execute();
+    expect(a).toMatchObject({ decided_seq: '0', lock_holder: null });
+    const code = `Q${randomBytes(3).toString('hex').toUpperCase()}`;
+    await db.insertInto('coupon').values({ id: randomUUID(), code, name: 'frozen', discount_amount: 1, total_quantity: 2 }).execute();
+    const setTotal = (total: number) => db.updateTable('coupon').set({ total_quantity: total }).where('code', '=', code).execute();
+    await setTotal(3); // not sold out yet: stock may still change
+    await db.updateTable('coupon').set({ issued_quantity: 3 }).where('code', '=', code).execute();
+    // Sold out: a SOLD_OUT answer promised nobody later gets one, so no more stock.
+    await expect(setTotal(4)).rejects.toMatchObject({ code: '23514', constraint: 'coupon_quantity_frozen_after_sell_out' });
+    await expect(setTotal(4)).rejects.toThrow(/is sold out: its quantity can no longer change/);
+    // Other changes to a sold-out coupon stay possible.
+    await db.updateTable('coupon').set({ name: 'renamed' }).where('code', '=', code).execute();
+  });
+
   it('refuses a second wallet of the same coupon for one user, but not of another coupon', async () => {
     const coupons = await couponsIn(db);
     const [a, b] = [coupons[0]!, coupons[1]!];

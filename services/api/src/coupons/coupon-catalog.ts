@@ -108,7 +108,8 @@ export class CouponCatalog {
     }
   }
 
-  private refresh(): Promise<void> {
+  /** Reads the coupons from Postgres now (coalesced with a read in flight). */
+  refresh(): Promise<void> {
     this.inflight ??= listCoupons(this.db)
       .then((rows) => this.apply(rows))
       .finally(() => {
