@@ -54,9 +54,14 @@ export function redisOptionsFor(target: RedisTarget, options: RedisOptions = {})
     ...(target.sentinelPassword ? { sentinelPassword: target.sentinelPassword } : {}),
     db: Number.isInteger(db) ? db : 0,
     ...(tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
-    // Subscribe to the sentinels' +switch-master: drop the connection to the old primary at once
-    // (instead of waiting for it to time out or answer READONLY) and resolve the new one.
-    failoverDetector: options.failoverDetector ?? true,
+    // ioredis's failoverDetector (drop the connection at +switch-master) stays OFF: in 5.11, a
+    // +switch-master arriving while the client is already reconnecting (the usual case when the
+    // primary died) makes connector.connect() reject, and the client ends for good ("Connection is
+    // closed." until a restart; seen in services/worker/test/sentinel-failover.test.ts). Without it:
+    // a dead primary closes the connection and every reconnect asks the sentinels; a primary
+    // demoted alive gets its clients killed by Sentinel when it reconfigures it, and READONLY
+    // (reconnectOnReadonly) covers the writes in between.
+    failoverDetector: options.failoverDetector ?? false,
   };
 }
 

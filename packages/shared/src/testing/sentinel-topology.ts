@@ -9,8 +9,8 @@ import { startRedisServer, type RedisServer, type RedisServerOptions } from './r
 import { waitFor } from './wait-for.ts';
 
 /**
- * A private Redis Sentinel deployment for failover tests: one primary and one replica (each a
- * `startRedisServer`, AOF on) and three sentinels (`redis-server <conf> --sentinel`, quorum 2),
+ * A private Redis Sentinel deployment for failover tests: one primary and one replica, or more
+ * (each a `startRedisServer`, AOF on) and three sentinels (`redis-server <conf> --sentinel`, quorum 2),
  * every process on its own free port with its own temp dir. Never the shared Redis on 6379.
  */
 export interface SentinelTopology {
@@ -23,7 +23,7 @@ export interface SentinelTopology {
   servers: RedisServer[];
   /** The server the topology last saw as primary (the sentinels' view, see waitForFailover). */
   readonly primary: RedisServer;
-  /** The other one. */
+  /** The (first) other one. */
   readonly replica: RedisServer;
   /** SIGKILLs the current primary (by pid), without telling anyone. Returns it. */
   killPrimary(): Promise<RedisServer>;
@@ -46,8 +46,15 @@ export interface SentinelTopologyOptions {
   downAfterMs?: number;
   /** Sentinel failover-timeout (default 3000). */
   failoverTimeoutMs?: number;
-  /** Passed to both data nodes (e.g. appendfsync). */
+  /** Passed to every data node (e.g. appendfsync). */
   server?: RedisServerOptions;
+  /** Replicas (default 1). With 2, the one left is re-pointed at the promoted one, so there is a replica after a failover too. */
+  replicas?: number;
+  /**
+   * The port the replicas replicate from, given the primary's (default: the primary's own). A
+   * test puts a TCP proxy there to partition the replication link.
+   */
+  replicationPort?: (primaryPort: number) => Promise<number>;
   timeoutMs?: number;
 }
 
@@ -140,7 +147,7 @@ export async function startSentinelTopology(options: SentinelTopologyOptions = {
       return servers[primaryIndex]!;
     },
     get replica() {
-      return servers[1 - primaryIndex]!;
+      return servers.find((_, i) => i !== primaryIndex)!;
     },
     async killPrimary() {
       const primary = topology.primary;
@@ -185,16 +192,21 @@ export async function startSentinelTopology(options: SentinelTopologyOptions = {
   try {
     const primary = await startRedisServer(options.server);
     servers.push(primary);
-    const replica = await startRedisServer({ ...options.server, extraArgs: [...(options.server?.extraArgs ?? []), '--replicaof', '127.0.0.1', String(primary.port)] });
-    servers.push(replica);
-    // The replica is in sync: its link is up and it has acknowledged the primary's offset.
+    const replicaCount = options.replicas ?? 1;
+    const upstream = options.replicationPort ? await options.replicationPort(primary.port) : primary.port;
+    for (let i = 0; i < replicaCount; i++) {
+      servers.push(await startRedisServer({ ...options.server, extraArgs: [...(options.server?.extraArgs ?? []), '--replicaof', '127.0.0.1', String(upstream)] }));
+    }
+    // The replicas are in sync: their links are up and they have the primary's offset.
     await waitFor(
       async () => {
-        const [primaryInfo, replicaInfo] = await Promise.all([primary.info('replication'), replica.info('replication')]);
+        const primaryInfo = await primary.info('replication');
         const offset = Number(primaryInfo.master_repl_offset);
-        return replicaInfo.master_link_status === 'up' && primaryInfo.connected_slaves === '1' && Number(replicaInfo.slave_repl_offset) >= offset;
+        if (primaryInfo.connected_slaves !== String(replicaCount)) return false;
+        const replicaInfos = await Promise.all(servers.slice(1).map((replica) => replica.info('replication')));
+        return replicaInfos.every((info) => info.master_link_status === 'up' && Number(info.slave_repl_offset) >= offset);
       },
-      { timeoutMs, intervalMs: 25, message: 'the replica to be in sync with the primary' },
+      { timeoutMs, intervalMs: 25, message: 'the replicas to be in sync with the primary' },
     );
     for (let i = 0; i < 3; i++) sentinels.push(await startSentinel(name, primary.port, settings));
     // The sentinels agree on the primary, see the replica, and know each other (a failover needs a majority).
@@ -207,13 +219,13 @@ export async function startSentinelTopology(options: SentinelTopologyOptions = {
               const replicas = (await redis.call('SENTINEL', 'replicas', name)) as string[][];
               const peers = (await redis.call('SENTINEL', 'sentinels', name)) as string[][];
               const flags = replicas.map((fields) => fields[fields.indexOf('flags') + 1] ?? '');
-              return Number(master?.[1]) === primary.port && flags.length === 1 && flags[0] === 'slave' && peers.length === 2;
+              return Number(master?.[1]) === primary.port && flags.length === replicaCount && flags.every((flag) => flag === 'slave') && peers.length === 2;
             }).catch(() => false),
           ),
         );
         return states.every(Boolean);
       },
-      { timeoutMs, intervalMs: 100, message: 'the three sentinels to agree on the primary, see the replica and each other' },
+      { timeoutMs, intervalMs: 100, message: 'the three sentinels to agree on the primary, see the replicas and each other' },
     );
     return topology;
   } catch (error) {

@@ -183,9 +183,11 @@ export class ReplicaAck {
     if (!runId) return { failure: 'the acknowledgement connection is not connected to a known primary' };
     const { redis } = this.ack;
     try {
-      const marked = redis.publish(this.options.channel, '');
-      const acknowledged = await redis.wait(this.options.replicas ?? 1, this.options.timeoutMs);
-      await marked;
+      // Both sent at once (in order, on this connection); both awaited, so neither can reject unhandled.
+      const [, acknowledged] = await Promise.all([
+        redis.publish(this.options.channel, ''),
+        redis.wait(this.options.replicas ?? 1, this.options.timeoutMs),
+      ]);
       if (this.ack.generation !== generation) return { failure: 'the acknowledgement connection reconnected during WAIT' };
       if (acknowledged < (this.options.replicas ?? 1)) {
         return { failure: `${acknowledged} replica(s) acknowledged within ${this.options.timeoutMs} ms` };
