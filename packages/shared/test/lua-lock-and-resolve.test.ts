@@ -136,7 +136,7 @@ describe('batch scripts (real Redis)', () => {
       ...outcome(winner!.ticketId, 'issued', '', { id: winner!.ticketId, at: issuedAt }),
       ...outcome(loser!.ticketId, 'rejected', 'ALREADY_ISSUED'),
     ];
-    const resolve = () => redis.resolveDecisionBatch(coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, 5, 10, 3, ...args);
+    const resolve = () => redis.resolveDecisionBatch(coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, 5, 10, 3, 4, 0, ...args);
 
     expect(await resolve()).toBe(2);
     const winnerKey = `${coupon.keys.ticketPrefix}${winner!.ticketId}`;
@@ -163,17 +163,27 @@ describe('batch scripts (real Redis)', () => {
     const coupon = await world.freshCoupon();
     await mirrorFromPostgres(coupon, 0, 10);
     const { redis } = world.env;
-    const resolveEmpty = (issued: number, total: number, decidedSeq: number) =>
-      redis.resolveDecisionBatch(coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, issued, total, decidedSeq);
+    const resolveEmpty = (issued: number, total: number, decidedSeq: number, before: [number, number]) =>
+      redis.resolveDecisionBatch(coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, issued, total, decidedSeq, ...before);
 
-    await resolveEmpty(7, 10, 9);
-    await resolveEmpty(4, 10, 5); // a late replay of an older batch
+    await resolveEmpty(7, 10, 9, [0, 0]);
+    await resolveEmpty(4, 10, 5, [2, 3]); // a late replay of an older batch
     expect(await redis.hgetall(coupon.keys.meta)).toEqual({ issued: '7', total: '10', soldOut: '0', decidedSeq: '9' });
 
-    await resolveEmpty(10, 10, 12);
+    await resolveEmpty(10, 10, 12, [7, 9]);
     expect(await redis.hgetall(coupon.keys.meta)).toEqual({ issued: '10', total: '10', soldOut: '1', decidedSeq: '12' });
     const late = await world.admit(coupon, randomUUID());
     expect(late.outcome).toBe('sold_out');
+  });
+
+  it('flags the mirror stale instead of advancing it when it did not know what Postgres had before the batch', async () => {
+    const coupon = await world.freshCoupon();
+    // Redis went back in time while the batch ran: it knows 3 issued, Postgres had 8 before the batch.
+    await world.env.redis.hset(coupon.keys.meta, { total: 10, issued: 3, soldOut: '0', decidedSeq: 3 });
+    await world.env.redis.resolveDecisionBatch(coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, 10, 10, 12, 8, 10);
+    expect(await world.env.redis.hgetall(coupon.keys.meta)).toEqual({ total: '10', issued: '3', soldOut: '0', decidedSeq: '3', stale: '1' });
+    // So no replica admits on it, until a heal.
+    expect(await world.admit(coupon, randomUUID())).toMatchObject({ outcome: 'not_ready', status: 'stale' });
   });
 
   it('resolves tickets but leaves a lost mirror missing, for the next batch to rebuild from Postgres', async () => {
@@ -182,7 +192,7 @@ describe('batch scripts (real Redis)', () => {
     const { redis } = world.env;
     await redis.del(coupon.keys.meta);
     const resolved = await redis.resolveDecisionBatch(
-      coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, 10, 10, 1,
+      coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, 10, 10, 1, 9, 0,
       ...outcome(winner!.ticketId, 'issued', '', { id: winner!.ticketId, at: Date.now() }),
     );
     expect(resolved).toBe(1);
@@ -209,7 +219,7 @@ describe('batch scripts (real Redis)', () => {
     const [decided, orphan] = await admitUsers(coupon, 2);
     const { redis } = world.env;
     await redis.resolveDecisionBatch(
-      coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, 0, 10, 1,
+      coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, 0, 10, 1, 0, 0,
       ...outcome(decided!.ticketId, 'rejected', 'SOLD_OUT'),
     );
     const key = (id: string) => `${coupon.keys.ticketPrefix}${id}`;

@@ -51,7 +51,8 @@ export interface CouponCommands {
   readDecisionBatch(pending: string, meta: string, batchSize: number, ticketPrefix: string): Promise<string[]>;
   resolveDecisionBatch(
     pending: string, meta: string,
-    ticketPrefix: string, ttlSeconds: number, issued: number, total: number, decidedSeq: number | string, ...outcomes: Arg[]
+    ticketPrefix: string, ttlSeconds: number, issued: number, total: number, decidedSeq: number | string,
+    issuedBefore: number, decidedSeqBefore: number | string, ...outcomes: Arg[]
   ): Promise<number>;
   acquireCouponLock(lock: string, fence: string, token: string, leaseMs: number): Promise<number>;
   renewCouponLock(lock: string, token: string, leaseMs: number): Promise<number>;

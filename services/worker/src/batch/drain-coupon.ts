@@ -98,10 +98,12 @@ export async function drainCoupon(
     }
 
     await injectFault(deps, config.FAULT_DELAY_AFTER_COMMIT_MS, 'after commit', couponCode, lease.fence);
-    // Postgres has committed: now, and only now, tickets become final.
+    // Postgres has committed: now, and only now, tickets become final. If Redis went back in
+    // time while the batch ran, the resolve flags the mirror instead of advancing it.
     await redis.resolveDecisionBatch(
       keys.pending, keys.meta,
       keys.ticketPrefix, config.TICKET_TTL_SECONDS, batch.issuedQuantity, batch.totalQuantity, batch.decidedSeq,
+      batch.before.issuedQuantity, batch.before.decidedSeq,
       ...outcomeArgs(batch, couponCode),
     );
     if (batch.issuedQuantity >= batch.totalQuantity) await retireIfDone(deps, keys);

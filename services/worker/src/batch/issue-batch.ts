@@ -31,6 +31,8 @@ export interface IssuedBatch {
   totalQuantity: number;
   /** Postgres's high-water mark after the commit. */
   decidedSeq: string;
+  /** Postgres's high-water mark before the batch: the mirror must have known it, or it missed something. */
+  before: CouponHighWater;
 }
 
 /** Whether Redis's mirror knows less than Postgres: under the coupon lock this is exact (no resolve can be in flight but a zombie's, which only ever writes older values). */
@@ -77,6 +79,13 @@ export async function issueBatch(
     const lastSeq = Math.max(...candidates.map((c) => c.seq));
     const progress = await recordBatchProgress(trx, claim.couponId, newWallets.length, lastSeq);
     if (progress === undefined) throw new Error(`issued count of ${couponCode} would pass its limit; batch rolled back`);
-    return { decisions, issuedAt, issuedQuantity: progress.issuedQuantity, totalQuantity: claim.totalQuantity, decidedSeq: progress.decidedSeq };
+    return {
+      decisions,
+      issuedAt,
+      issuedQuantity: progress.issuedQuantity,
+      totalQuantity: claim.totalQuantity,
+      decidedSeq: progress.decidedSeq,
+      before: { totalQuantity: claim.totalQuantity, issuedQuantity: claim.issuedQuantity, decidedSeq: claim.decidedSeq },
+    };
   });
 }

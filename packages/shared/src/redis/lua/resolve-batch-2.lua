@@ -13,7 +13,9 @@
     ARGV[3] issued quantity after the commit (from Postgres)
     ARGV[4] total quantity
     ARGV[5] highest arrival sequence Postgres has decided after the commit
-    ARGV[6..] groups of 4: ticketId, status, reason ('' if none),
+    ARGV[6] issued quantity before the batch (Postgres's, under the batch's row lock)
+    ARGV[7] highest decided arrival sequence before the batch
+    ARGV[8..] groups of 4: ticketId, status, reason ('' if none),
               walletId|issuedAt[|userId|couponCode] ('' if none)
 
   Output: number of tickets that became final now.
@@ -21,9 +23,10 @@
 local pendingKey, metaKey = KEYS[1], KEYS[2]
 local ticketPrefix, ttl = ARGV[1], tonumber(ARGV[2])
 local issued, total, decidedSeq = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local issuedBefore, decidedSeqBefore = tonumber(ARGV[6]), tonumber(ARGV[7])
 
 local resolved = 0
-for i = 6, #ARGV, 4 do
+for i = 8, #ARGV, 4 do
   local ticketId, status, reason, wallet = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local key = ticketPrefix .. ticketId
   redis.call('ZREM', pendingKey, ticketId)
@@ -50,15 +53,22 @@ end
 -- and the next batch rebuilds all of it (dedupe included) from Postgres.
 local known = redis.call('HGET', metaKey, 'issued')
 if known then
-  -- Issued and decidedSeq only grow; a late replay must not move the mirror back.
-  if issued > tonumber(known) then
-    redis.call('HSET', metaKey, 'issued', issued, 'total', total)
-  end
-  if decidedSeq > tonumber(redis.call('HGET', metaKey, 'decidedSeq') or '0') then
-    redis.call('HSET', metaKey, 'decidedSeq', decidedSeq)
-  end
-  if issued >= total then
-    redis.call('HSET', metaKey, 'soldOut', '1')
+  if tonumber(known) < issuedBefore or tonumber(redis.call('HGET', metaKey, 'decidedSeq') or '0') < decidedSeqBefore then
+    -- The mirror did not know what Postgres had decided before this batch: Redis went back in
+    -- time (or a resolve was lost) while the batch ran. Advancing it now would hide the gap from
+    -- every later check; flag it instead, so no replica admits on it and the next drain heals it.
+    redis.call('HSET', metaKey, 'stale', '1')
+  else
+    -- Issued and decidedSeq only grow; a late replay must not move the mirror back.
+    if issued > tonumber(known) then
+      redis.call('HSET', metaKey, 'issued', issued, 'total', total)
+    end
+    if decidedSeq > tonumber(redis.call('HGET', metaKey, 'decidedSeq') or '0') then
+      redis.call('HSET', metaKey, 'decidedSeq', decidedSeq)
+    end
+    if issued >= total then
+      redis.call('HSET', metaKey, 'soldOut', '1')
+    end
   end
 end
 return resolved
