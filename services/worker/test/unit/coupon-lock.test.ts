@@ -47,10 +47,10 @@ describe('withCouponLock and its lease', () => {
 
   it('renews the lease while the work runs past it', async () => {
     const keys = t.keysOf('LK0003');
-    const leaseMs = 600;
+    const leaseMs = 1_000;
     const result = await withCouponLock(t.env.redis, keys, leaseMs, t.deps.log, async (lease) => {
       const startedAt = Date.now();
-      // Without renewal the key would expire after 600 ms; wait until well past that.
+      // Without renewal the key would expire after one lease; wait until well past that.
       await waitFor(() => Date.now() - startedAt > leaseMs * 2, { timeoutMs: 5_000, intervalMs: 50, message: 'two leases to pass' });
       expect(await t.env.redis.get(keys.lock)).toBe(lease.holder);
       expect(lease.lost).toBe(false);
