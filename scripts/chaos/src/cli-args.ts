@@ -5,7 +5,7 @@ import type { AppendFsync } from '@coupons/shared/testing';
 export interface ChaosOptions {
   /** Scenarios to run, by number ('3': both variants) or id ('3-sigkill', '6b'); empty: all. */
   only: string[];
-  /** A short pass: small demand; scenarios 2, 3-sigkill, 4-immediate, 6b, 7. */
+  /** A short pass: small demand; scenarios 2, 3-sigkill, 4-immediate, 6b, 7, 8, 10. */
   quick: boolean;
   appendfsync: AppendFsync;
   jsonFile: string | null;
@@ -30,12 +30,19 @@ non-zero on any violation (losses inherent to a flushed Redis, scenario 6b, are 
   5  a lock holder SIGSTOPped past its lease, another worker takes over, SIGCONT: fenced out
   6  Redis fast-path state lost: (a) meta and users keys deleted, (b) FLUSHALL
   7  overload: far more requests than ADMISSION_MAX_BACKLOG; clients retry after Retry-After
+  8  Redis restored from a snapshot older than Postgres (AOF off, BGSAVE, SIGKILL, restart):
+     healed from Postgres; the acknowledged admissions the snapshot never saw are counted
+  9  Sentinel failover (primary, 2 replicas, 3 sentinels): the primary SIGKILLed mid-burst, with
+     ADMISSION_DURABILITY async (9-async: lost admissions counted) and replica (9-replica: none may be lost)
+ 10  Redis at maxmemory (noeviction) for a few seconds mid-burst: 503 never 500, then the event completes
 
 Flags
   --only S[,S...]        run these scenarios: a number above (all its variants) or an id
-                         (3-sigterm, 3-sigkill, 4-fast, 4-immediate, 6a, 6b); default all
-  --quick                a short pass (a minute or two): small demand, and only 2, 3-sigkill,
-                         4-immediate, 6b and 7 (the worker tests cover 1, 5 and 6a's faults)
+                         (3-sigterm, 3-sigkill, 4-fast, 4-immediate, 6a, 6b, 9-async, 9-replica);
+                         default all
+  --quick                a short pass (about two minutes): small demand, and only 2, 3-sigkill,
+                         4-immediate, 6b, 7, 8 and 10 (the worker tests cover 1, 5 and 6a's faults,
+                         services/worker/test/sentinel-failover.test.ts 9's)
   --appendfsync POLICY   everysec (default) or always, for the private Redis's AOF
   --json FILE            also write every row and its details as JSON
   --help                 this text

@@ -7,8 +7,10 @@
 // stuck queued, a false SOLD_OUT, a 5xx other than a 503 the contract allows, a request left
 // without an answer (a hang), an unexpected 4xx.
 // Allowed by the fault, and reported: 503 UNAVAILABLE while a dependency is down (3); a second
-// ticket for a user who resubmitted after the dedupe state was lost (6); and when Redis was
-// flushed (6b), the tickets that went with it (polls answer 404) and what follows from that.
+// ticket for a user who resubmitted after the dedupe state was lost (6); when Redis was
+// flushed (6b), the tickets that went with it (polls answer 404) and what follows from that;
+// when Redis went back in time (8, 9: an old snapshot, a promoted replica), the acknowledged
+// admissions it lost — counted exactly, and nothing else may poll 404 or get a second ticket.
 import { countInversions, isInLine, type AnsweredRequest } from '@coupons/shared/testing';
 import type { CouponFacts, RecordedRequest, TicketOutcome } from '@coupons/burst/burst-run';
 import type { BurstVerdict } from '@coupons/burst/verify';
@@ -20,6 +22,40 @@ export interface JudgeRules {
   secondTicketsExpected?: boolean;
   /** Redis was flushed: tickets admitted before the flush are gone, and users' places in line with them. */
   redisFlushed?: boolean;
+  /**
+   * Redis went back in time (restored from an older snapshot, or an asynchronous replica
+   * promoted): `lost` are the tickets answered 202 before the fault that neither Redis (right
+   * after it) nor Postgres (a wallet) kept — see countLostAdmissions. Only those may poll 404,
+   * and only their users may get a second ticket; every other ticket must end final.
+   */
+  rewound?: { lost: ReadonlySet<string> };
+}
+
+export interface LostAdmissions {
+  /** Tickets answered 202 before the fault. */
+  acknowledged: number;
+  /** ... of which Redis still held the ticket hash right after the fault. */
+  survivedInRedis: number;
+  /** ... of which Redis had lost the ticket, but Postgres holds its wallet (answered from Postgres). */
+  survivedAsWallet: number;
+  /** ... neither: the acknowledged admissions the fault lost. */
+  lost: Set<string>;
+}
+
+/**
+ * The admissions a Redis that went back in time lost: answered 202 before the fault (`before`),
+ * the ticket hash not in Redis right after it (`inRedis`: ids whose hash exists there), and no
+ * wallet in Postgres (`walletIds`: a wallet's id is its ticket's). Pure.
+ */
+export function countLostAdmissions(before: readonly Pick<RecordedRequest, 'status' | 'ticketId'>[], inRedis: ReadonlySet<string>, walletIds: ReadonlySet<string>): LostAdmissions {
+  const acknowledged = new Set(before.filter((r) => r.status === 202 && r.ticketId).map((r) => r.ticketId!));
+  const result: LostAdmissions = { acknowledged: acknowledged.size, survivedInRedis: 0, survivedAsWallet: 0, lost: new Set() };
+  for (const id of acknowledged) {
+    if (inRedis.has(id)) result.survivedInRedis++;
+    else if (walletIds.has(id)) result.survivedAsWallet++;
+    else result.lost.add(id);
+  }
+  return result;
 }
 
 export interface CouponFigures {
@@ -112,7 +148,20 @@ export function judge(run: JudgedRun, rules: JudgeRules = {}): Judgement {
     // Unique.
     if (c.duplicateWalletsPostgres) fail(`${c.duplicateWalletsPostgres} duplicate wallets in Postgres`);
     if (c.duplicateUsersApi) fail(`${c.duplicateUsersApi} users hold two issued tickets`);
-    if (c.usersWithSeveralTickets) {
+    if (rules.rewound) {
+      // Only a user whose ticket the fault lost may be handed another; a survivor asking again gets the same one.
+      const ticketsOfUser = new Map<string, Set<string>>();
+      for (const r of requests) if (r.ticketId) ticketsOfUser.set(r.userId, (ticketsOfUser.get(r.userId) ?? new Set()).add(r.ticketId));
+      let afterLoss = 0;
+      let survivors = 0;
+      for (const ids of ticketsOfUser.values()) {
+        if (ids.size < 2) continue;
+        if ([...ids].some((id) => rules.rewound!.lost.has(id))) afterLoss++;
+        else survivors++;
+      }
+      if (afterLoss) inherent.push(`${c.code}: ${afterLoss} users whose ticket was lost got a new one when resubmitting`);
+      if (survivors) fail(`${survivors} users whose first ticket survived got a second ticket when resubmitting`);
+    } else if (c.usersWithSeveralTickets) {
       const line = `${c.usersWithSeveralTickets} users got a second ticket when resubmitting`;
       if (rules.secondTicketsExpected || rules.redisFlushed) inherent.push(`${c.code}: ${line} (the dedupe state was lost; no second coupon)`);
       else fail(line);
@@ -136,13 +185,17 @@ export function judge(run: JudgedRun, rules: JudgeRules = {}): Judgement {
       if (rules.redisFlushed && ticket?.lastPollStatus === 404) {
         if (run.walletIds?.has(ticketId)) invisibleWinners++;
         else gone++;
+      } else if (rules.rewound && ticket?.lastPollStatus === 404 && run.walletIds?.has(ticketId)) {
+        invisibleWinners++;
+      } else if (rules.rewound?.lost.has(ticketId) && ticket?.lastPollStatus === 404) {
+        gone++;
       } else {
         stuck++;
         const how = ticket?.lastPollStatus === undefined ? 'never polled' : `poll ${ticket.lastPollStatus}${ticket.status ? ` ${ticket.status}` : ''}`;
         stuckBy[how] = (stuckBy[how] ?? 0) + 1;
       }
     }
-    if (gone) inherent.push(`${c.code}: ${gone} tickets lost with the flushed Redis (polls answer 404)`);
+    if (gone) inherent.push(`${c.code}: ${gone} tickets lost with the ${rules.rewound ? 'older Redis state (acknowledged admissions lost' : 'flushed Redis (polls answer 404'})`);
     if (invisibleWinners) fail(`${invisibleWinners} winners' tickets answer 404 though Postgres holds their wallets (the rebuild did not restore them)`);
     if (stuck) fail(`${stuck} tickets never reached a final state (${Object.entries(stuckBy).map(([how, n]) => `${how}: ${n}`).join(', ')})`);
 
@@ -155,7 +208,7 @@ export function judge(run: JudgedRun, rules: JudgeRules = {}): Judgement {
     const inversions = countInversions(placed as AnsweredRequest[], winners);
     inversionsByCoupon.set(c.code, inversions);
     if (inversions) fail(`${inversions} first-come inversions`);
-    if (rules.redisFlushed && c.inversions > inversions) {
+    if ((rules.redisFlushed || rules.rewound) && c.inversions > inversions) {
       inherent.push(`${c.code}: ${c.inversions - inversions} inversions against users whose place in line was flushed away`);
     }
     if (admittedUnanswered) {

@@ -72,8 +72,8 @@ async function runScenario(scenario: Scenario, options: ChaosOptions, hooks: Cha
     sizes: options.quick ? QUICK : FULL,
     log,
     defer: (cleanup) => cleanups.push(cleanup),
-    async startRedis() {
-      const server = await startRedisServer({ appendfsync: options.appendfsync });
+    async startRedis(extra = {}) {
+      const server = await startRedisServer({ appendfsync: options.appendfsync, ...extra });
       cleanups.push(() => server.close());
       return server;
     },

@@ -78,8 +78,8 @@ export interface ScenarioContext {
   log(line: string): void;
   /** Undone when the scenario ends, last registered first, and on Ctrl-C. */
   defer(cleanup: () => Promise<unknown>): void;
-  /** A fresh private redis-server for this scenario (AOF on, the run's fsync policy). */
-  startRedis(): Promise<RedisServer>;
+  /** A fresh private redis-server for this scenario (AOF on, the run's fsync policy; `extraArgs` override, e.g. `--appendonly no`). */
+  startRedis(options?: { extraArgs?: string[] }): Promise<RedisServer>;
   /** A cluster on `redis`: 2 APIs unless said otherwise, SERVICE_ENV plus `spec.env`. */
   startCluster(redis: RedisServer, spec: Partial<ClusterSpec> & Pick<ClusterSpec, 'coupons' | 'workers'>): Promise<ChaosCluster>;
 }

@@ -11,6 +11,8 @@ export interface LogEvent {
   msg: string;
   coupon?: string;
   fence?: number;
+  /** Why a heal ran ("fast-path state rebuilt from Postgres": missing, stale, behind). */
+  why?: string;
   level: number;
 }
 
@@ -25,8 +27,8 @@ function eventsOf(process: ServiceProcess): Omit<LogEvent, 'service'>[] {
   for (const line of output.slice(cache.offset, end).split('\n')) {
     if (!line.startsWith('{')) continue;
     try {
-      const event = JSON.parse(line) as { time: number; msg: string; coupon?: string; fence?: number; level: number };
-      cache.events.push({ time: event.time, msg: event.msg, coupon: event.coupon, fence: event.fence, level: event.level });
+      const event = JSON.parse(line) as { time: number; msg: string; coupon?: string; fence?: number; why?: string; level: number };
+      cache.events.push({ time: event.time, msg: event.msg, coupon: event.coupon, fence: event.fence, ...(event.why !== undefined && { why: event.why }), level: event.level });
     } catch {
       // a line cut in the middle by a kill: not an event
     }

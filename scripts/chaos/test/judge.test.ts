@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CouponFacts, RecordedRequest, TicketOutcome } from '@coupons/burst/burst-run';
 import { verifyBurst } from '@coupons/burst/verify';
-import { judge, placeInLine, type JudgeRules } from '../src/judge.ts';
+import { countLostAdmissions, judge, placeInLine, type JudgeRules } from '../src/judge.ts';
 
 /** A crafted run of one coupon: each user sends at t = 10·i, is answered 5 ms later. */
 function run(
@@ -119,5 +119,43 @@ describe('judge', () => {
     expect(placeInLine(requests).admittedUnanswered).toBe(1);
     // A 200 with no unanswered request before it is placed where it was sent.
     expect(placeInLine([requests[1]!, { ...requests[2]!, userId: 'L' }]).admittedUnanswered).toBe(0);
+  });
+
+  describe('when Redis went back in time (an older snapshot, a promoted replica)', () => {
+    it('counts the acknowledged admissions lost: neither in the older Redis nor a wallet', () => {
+      const before = [
+        { status: 202, ticketId: 'kept' },
+        { status: 202, ticketId: 'won' },
+        { status: 202, ticketId: 'lost' },
+        { status: 202, ticketId: 'lost' }, // the same ticket answered twice counts once
+        { status: 200, ticketId: 'resubmitted' }, // a 200 acknowledges nothing new
+        { status: 503 },
+      ];
+      const counted = countLostAdmissions(before, new Set(['kept', 'elsewhere']), new Set(['won', 'kept']));
+      expect(counted).toEqual({ acknowledged: 3, survivedInRedis: 1, survivedAsWallet: 1, lost: new Set(['lost']) });
+    });
+
+    it('reports the lost tickets (404) as inherent, and a second ticket only for their users', () => {
+      // user-0's admission was lost (404) and they asked again: a new ticket, which won.
+      const r = run([{ status: 202, ticket: 'gone', resubmitTicket: 'issued' }, { status: 202 }, { status: 202, ticket: 'rejected' }]);
+      const result = judged(r, { unavailableExpected: true, rewound: { lost: new Set(['ticket-0']) } });
+      expect(result.violations).toEqual([]);
+      expect(result.inherent).toEqual([
+        'X: 1 users whose ticket was lost got a new one when resubmitting',
+        'X: 1 tickets lost with the older Redis state (acknowledged admissions lost)',
+      ]);
+      expect(result.figures.ticketsLost).toBe(1);
+    });
+
+    it('fails a survivor given a second ticket, a 404 for a ticket the older Redis kept, and a winner who polls 404', () => {
+      const survivorAgain = run([{ status: 202, resubmitTicket: 'rejected' }, { status: 202 }, { status: 202, ticket: 'rejected' }]);
+      expect(judged(survivorAgain, { rewound: { lost: new Set() } }).violations).toEqual(['X: 1 users whose first ticket survived got a second ticket when resubmitting']);
+      const keptThen404 = run([{ status: 202, ticket: 'gone' }, { status: 202 }, { status: 202 }]);
+      expect(judged(keptThen404, { rewound: { lost: new Set() } }).violations).toEqual(['X: 1 tickets never reached a final state (poll 404: 1)']);
+      const winner404 = run([{ status: 202 }, { status: 202, ticket: 'gone' }, { status: 409, code: 'SOLD_OUT' }], { issued: 2, wallets: 2, distinctWalletUsers: 2 });
+      expect(judge({ ...winner404, walletIds: new Set(['ticket-0', 'ticket-1']) }, { rewound: { lost: new Set() } }).violations).toEqual([
+        "X: 1 winners' tickets answer 404 though Postgres holds their wallets (the rebuild did not restore them)",
+      ]);
+    });
   });
 });

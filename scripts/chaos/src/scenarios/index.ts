@@ -3,10 +3,13 @@ import type { Scenario } from '../scenario.ts';
 import { allWorkersKilled } from './all-workers-killed.ts';
 import { aofCost } from './aof-cost.ts';
 import { fastPathKeysDeleted, redisFlushed } from './fast-path-loss.ts';
+import { maxMemory } from './max-memory.ts';
 import { overload } from './overload.ts';
 import { pausedLockHolder } from './paused-lock-holder.ts';
 import { postgresRestartFast, postgresRestartImmediate } from './postgres-restart.ts';
 import { redisRestartKill, redisRestartTerm } from './redis-restart.ts';
+import { sentinelFailoverAsync, sentinelFailoverDurable } from './sentinel-failover.ts';
+import { snapshotRestore } from './snapshot-restore.ts';
 import { workerKilledMidBatch } from './worker-killed.ts';
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -21,4 +24,8 @@ export const SCENARIOS: readonly Scenario[] = [
   fastPathKeysDeleted,
   redisFlushed,
   overload,
+  snapshotRestore,
+  sentinelFailoverAsync,
+  sentinelFailoverDurable,
+  maxMemory,
 ];
