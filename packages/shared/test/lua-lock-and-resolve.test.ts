@@ -106,24 +106,35 @@ describe('batch scripts (real Redis)', () => {
     const coupon = await world.freshCoupon();
     const admitted = await admitUsers(coupon, 5);
     await mirrorFromPostgres(coupon, 2, 10);
-    const flat = await world.env.redis.readDecisionBatch(coupon.keys.pending, coupon.keys.meta, 3, coupon.keys.ticketPrefix);
-    expect(flat).toEqual(['ok', '0', '2', ...admitted.slice(0, 3).flatMap((a) => [a.ticketId, String(a.seq), a.userId])]);
+    const flat = await world.env.redis.readDecisionBatch(coupon.keys.pending, coupon.keys.meta, coupon.keys.seq, 3, coupon.keys.ticketPrefix);
+    expect(flat).toEqual(['ok', '0', '2', '0', ...admitted.slice(0, 3).flatMap((a) => [a.ticketId, String(a.seq), a.userId])]);
   });
 
   it('reads an empty user for a pending ticket whose hash is gone', async () => {
     const coupon = await world.freshCoupon();
     const [lost] = await admitUsers(coupon, 1);
     await world.env.redis.del(`${coupon.keys.ticketPrefix}${lost!.ticketId}`);
-    expect(await world.env.redis.readDecisionBatch(coupon.keys.pending, coupon.keys.meta, 10, coupon.keys.ticketPrefix)).toEqual(['ok', '0', '0', lost!.ticketId, '1', '']);
+    expect(await world.env.redis.readDecisionBatch(coupon.keys.pending, coupon.keys.meta, coupon.keys.seq, 10, coupon.keys.ticketPrefix)).toEqual(['ok', '0', '0', '0', lost!.ticketId, '1', '']);
   });
 
   it('reads the mirror as missing or stale, for the drain to heal before deciding', async () => {
     const coupon = await world.freshCoupon();
-    const read = () => world.env.redis.readDecisionBatch(coupon.keys.pending, coupon.keys.meta, 10, coupon.keys.ticketPrefix);
+    const read = () => world.env.redis.readDecisionBatch(coupon.keys.pending, coupon.keys.meta, coupon.keys.seq, 10, coupon.keys.ticketPrefix);
     await world.env.redis.hset(coupon.keys.meta, 'stale', '1', 'decidedSeq', '7');
-    expect(await read()).toEqual(['stale', '7', '0']);
+    expect(await read()).toEqual(['stale', '7', '0', '0']);
     await world.env.redis.del(coupon.keys.meta);
-    expect(await read()).toEqual(['missing', '0', '0']);
+    expect(await read()).toEqual(['missing', '0', '0', '0']);
+  });
+
+  it('counts the queued tickets that fell out of line: sequences above decidedSeq with no pending entry', async () => {
+    const coupon = await world.freshCoupon();
+    const admitted = await admitUsers(coupon, 5);
+    const { redis } = world.env;
+    await redis.hset(coupon.keys.meta, 'decidedSeq', 1); // the first was decided…
+    await redis.zrem(coupon.keys.pending, admitted[0]!.ticketId);
+    await redis.zrem(coupon.keys.pending, admitted[2]!.ticketId); // …the third fell out of line
+    const flat = await redis.readDecisionBatch(coupon.keys.pending, coupon.keys.meta, coupon.keys.seq, 10, coupon.keys.ticketPrefix);
+    expect(flat.slice(0, 4)).toEqual(['ok', '1', '0', '1']);
   });
 
   it('resolves a committed batch: final tickets, out of pending, issued mirrored; idempotent when replayed', async () => {

@@ -7,6 +7,7 @@ import type { Database } from '@coupons/shared/db';
 import type { CouponJobData } from '@coupons/shared/queue';
 import type { CouponRedis } from '@coupons/shared/redis';
 import { HealRequests } from './admission/heal-requests.ts';
+import type { ReplicaAck } from './admission/replica-ack.ts';
 import { CouponCatalog } from './coupons/coupon-catalog.ts';
 import { notFoundHandler, problemMiddleware } from './errors/problem-middleware.ts';
 import { createApiMetrics, type ApiMetrics } from './metrics/metrics.ts';
@@ -25,6 +26,8 @@ export interface AppDeps {
   redis: CouponRedis;
   queue: Queue<CouponJobData>;
   db: Kysely<Database>;
+  /** ADMISSION_DURABILITY=replica: the replication confirmer (admission/replica-ack.ts). */
+  replicaAck?: ReplicaAck;
 }
 
 export interface ApiApp {
@@ -48,7 +51,7 @@ function countRequests(metrics: ApiMetrics): RequestHandler {
 
 /** Builds the API (no listening): dependencies come in, so tests build it against throwaway databases. */
 export async function createApp(deps: AppDeps): Promise<ApiApp> {
-  const { config, log, redis, queue, db } = deps;
+  const { config, log, redis, queue, db, replicaAck } = deps;
   const catalog = new CouponCatalog(db, log);
   await catalog.start();
   // A reconnected Redis may be an older one (restarted from its AOF, a replica promoted):
@@ -69,7 +72,7 @@ export async function createApp(deps: AppDeps): Promise<ApiApp> {
   app.use(express.json({ limit: config.BODY_LIMIT_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
 
   // The hot paths of a burst first: express tries routers in order.
-  app.use(issueRequestsRouter({ config, redis, db, queue, catalog, metrics, heals: new HealRequests(queue) }));
+  app.use(issueRequestsRouter({ config, redis, db, queue, catalog, metrics, heals: new HealRequests(queue), replicaAck }));
   app.use(ticketsRouter(redis, db, config.REDIS_PREFIX, catalog));
   app.use(couponsRouter(db));
   app.use(meRouter(db));

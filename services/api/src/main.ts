@@ -9,7 +9,7 @@ import { ISSUE_QUEUE_NAME, queuePrefix, registerCommands } from '@coupons/shared
 import { checkPostgres, connectRedis, onShutdownSignal, redisTarget, runMain } from '@coupons/shared/runtime';
 import type { CouponJobData } from '@coupons/shared/queue';
 import { createApp } from './app.ts';
-import { installReplicaAck, ReplicaAck } from './admission/replica-ack.ts';
+import { ReplicaAck } from './admission/replica-ack.ts';
 import { apiRedisOptions, replicaAckRedisOptions } from './redis-options.ts';
 
 await runMain('api', async (log) => {
@@ -34,14 +34,13 @@ await runMain('api', async (log) => {
       channel: `${config.REDIS_PREFIX}:replica-ack`,
     });
     await replicaAck.ready();
-    installReplicaAck(redis, replicaAck);
   }
   const db = createDb(config.DATABASE_URL, { maxConnections: 10, statementTimeoutMs: 5_000, applicationName: 'coupons-api' });
   await checkPostgres(db, config.DATABASE_URL);
   const queue = new Queue<CouponJobData>(ISSUE_QUEUE_NAME, { connection: queueConnection, prefix: queuePrefix(config.REDIS_PREFIX) });
   queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
 
-  const { app, readiness, catalog } = await createApp({ config, log, redis, queue, db });
+  const { app, readiness, catalog } = await createApp({ config, log, redis, queue, db, replicaAck });
   const server = app.listen(config.PORT);
   await once(server, 'listening');
   server.keepAliveTimeout = 65_000; // longer than typical load-balancer idle timeouts

@@ -1,7 +1,4 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import type { Redis } from 'ioredis';
@@ -23,30 +20,6 @@ const LIMIT = 300;
 const USERS = 600;
 /** The primary is SIGKILLed once this many users have had their 202. */
 const KILL_AFTER_ACCEPTED = 100;
-const DURABLE_API = fileURLToPath(new URL('../../api/test/durable-admission-api.ts', import.meta.url));
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-/** Like spawnService('api'), for the test-only durable entry (services/api/test/durable-admission-api.ts). */
-function spawnDurableApi(env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', DURABLE_API], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
-  return {
-    child,
-    output: () => output,
-    waitForOutput: (pattern, timeoutMs = 20_000) =>
-      waitFor(() => pattern.test(output), { timeoutMs, message: `durable api output ${pattern} (so far: ${output.slice(-500)})` }).then(() => {}),
-    signal: (signal) => child.kill(signal),
-    exited,
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
-
 interface UserOutcome {
   userId: string;
   /** The answer the user finally got (after retrying 503s). */
@@ -135,7 +108,7 @@ describe.each(['replica', 'async'] as const)('Redis primary SIGKILLed mid-burst,
     redis.on('error', () => {});
     await createCoupon(env, COUPON, LIMIT);
     const apiEnv = { ...env.env, PORT: '0', LOG_LEVEL: 'info' };
-    const api = durability === 'replica' ? spawnDurableApi(apiEnv) : spawnService('api', apiEnv);
+    const api = spawnService('api', apiEnv);
     processes.push(api);
     await api.waitForOutput(/API listening on http:\/\/localhost:\d+/);
     baseUrl = `http://127.0.0.1:${/API listening on http:\/\/localhost:(\d+)/.exec(api.output())![1]}`;

@@ -7,7 +7,7 @@ import type { Redis, Result } from 'ioredis';
  */
 const SCRIPTS = {
   admitIssueRequest: 'admit-4.lua',
-  readDecisionBatch: 'read-batch-2.lua',
+  readDecisionBatch: 'read-batch-3.lua',
   resolveDecisionBatch: 'resolve-batch-2.lua',
   acquireCouponLock: 'acquire-lock-2.lua',
   renewCouponLock: 'renew-lock-1.lua',
@@ -48,7 +48,7 @@ export interface CouponCommands {
     userId: string, ticketId: string, couponCode: string, maxBacklog: number, ticketPrefix: string,
     startsAtMs: number, endsAtMs: number, decidedSeqFloor: number | string, replaceExpired: 0 | 1,
   ): Promise<[number, string, string, number, number, number]>;
-  readDecisionBatch(pending: string, meta: string, batchSize: number, ticketPrefix: string): Promise<string[]>;
+  readDecisionBatch(pending: string, meta: string, seq: string, batchSize: number, ticketPrefix: string): Promise<string[]>;
   resolveDecisionBatch(
     pending: string, meta: string,
     ticketPrefix: string, ttlSeconds: number, issued: number, total: number, decidedSeq: number | string,

@@ -10,6 +10,7 @@ import { HttpError, unavailable } from '../errors/http-error.ts';
 import type { CatalogCoupon, CouponCatalog } from '../coupons/coupon-catalog.ts';
 import type { ApiMetrics } from '../metrics/metrics.ts';
 import type { HealRequests } from './heal-requests.ts';
+import type { ReplicaAck } from './replica-ack.ts';
 
 /**
  * While a worker heals a coupon's Redis state (milliseconds for thousands of wallets), an
@@ -27,6 +28,8 @@ export interface AdmissionDeps {
   catalog: CouponCatalog;
   metrics: ApiMetrics;
   heals: HealRequests;
+  /** ADMISSION_DURABILITY=replica: a ticket is acknowledged only once a replica has it. */
+  replicaAck?: ReplicaAck;
 }
 
 /** The answer once the coupon is known to be exhausted: the common case late in a burst. */
@@ -76,7 +79,9 @@ function heldWallet(wallet: IssuedWallet): Admitted {
  * a second ticket.
  */
 export async function admitIssueRequest(deps: AdmissionDeps, couponCode: string, userId: string): Promise<Admitted | SoldOut> {
-  const { config, redis, db, queue, catalog, metrics } = deps;
+  const { config, redis, db, queue, catalog, metrics, replicaAck } = deps;
+  // Taken before any write of this request, so the confirmation covers all of them.
+  const replication = replicaAck?.begin();
   const coupon = await catalog.find(couponCode);
   if (!coupon) throw new HttpError(404, 'COUPON_NOT_FOUND', `No coupon with code ${couponCode}.`);
 
@@ -124,10 +129,13 @@ export async function admitIssueRequest(deps: AdmissionDeps, couponCode: string,
     case 'admitted': {
       const job = issueJob({ ticketId: result.ticketId, couponCode });
       await queue.add(job.name, job.data, job.opts);
+      if (replication) await replicaAck!.confirmReplicated(replication);
       return { created: true, ticketId: result.ticketId, couponCode, status: 'queued', position: result.position };
     }
     case 'existing':
     case 'expired':
+      // A ticket shown again must be as durable as a new one (its own admission may have been refused 503).
+      if (replication) await replicaAck!.confirmReplicated(replication);
       return {
         created: false,
         ticketId: result.ticketId,

@@ -215,17 +215,3 @@ export class ReplicaAck {
     }
   }
 }
-
-const installed = new WeakMap<object, ReplicaAck>();
-
-/**
- * The durable-admission confirmer of the API whose admission connection is `redis` (main.ts
- * installs it when ADMISSION_DURABILITY=replica); undefined in async mode.
- */
-export function replicaAckFor(redis: object): ReplicaAck | undefined {
-  return installed.get(redis);
-}
-
-export function installReplicaAck(redis: object, replicaAck: ReplicaAck): void {
-  installed.set(redis, replicaAck);
-}

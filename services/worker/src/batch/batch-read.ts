@@ -10,16 +10,22 @@ export interface RedisMirror {
 
 export interface BatchRead {
   mirror: RedisMirror;
+  /** Queued tickets that fell out of the pending set (sequences above decidedSeq with no pending entry). */
+  outOfLine: number;
   /** The oldest pending tickets, in arrival order. */
   candidates: Candidate[];
 }
 
-/** Parses read-batch-2.lua's flat reply: { mirror, decidedSeq, issued, (ticketId, seq, userId)… }. */
+/** Parses read-batch-3.lua's flat reply: { mirror, decidedSeq, issued, outOfLine, (ticketId, seq, userId)… }. */
 export function parseBatchRead(flat: string[]): BatchRead {
-  const [state, decidedSeq, issued] = flat;
+  const [state, decidedSeq, issued, outOfLine] = flat;
   const candidates: Candidate[] = [];
-  for (let i = 3; i < flat.length; i += 3) {
+  for (let i = 4; i < flat.length; i += 3) {
     candidates.push({ ticketId: flat[i]!, seq: Number(flat[i + 1]), userId: flat[i + 2]! });
   }
-  return { mirror: { state: state as RedisMirror['state'], decidedSeq: decidedSeq ?? '0', issued: Number(issued ?? 0) }, candidates };
+  return {
+    mirror: { state: state as RedisMirror['state'], decidedSeq: decidedSeq ?? '0', issued: Number(issued ?? 0) },
+    outOfLine: Number(outOfLine ?? 0),
+    candidates,
+  };
 }

@@ -5,6 +5,7 @@ import type { CouponLease } from '../lock/coupon-lock.ts';
 import type { WorkerDeps } from '../worker-deps.ts';
 import { parseBatchRead } from './batch-read.ts';
 import { isStatementTimeout, type AdaptiveBatchSize } from './batch-size.ts';
+import { restoreLine } from './restore-line.ts';
 import { FencedOutError, issueBatch, RedisBehindError, type IssuedBatch } from './issue-batch.ts';
 
 /** Heals in a row after which a drain gives up (the job retries): a heal that does not take means something else is wrong. */
@@ -55,6 +56,7 @@ export async function drainCoupon(
   const { config, redis, db, log } = deps;
   let decided = 0;
   let heals = 0;
+  let lineRestored = false;
   const heal = async (why: 'missing' | 'stale' | 'behind') => {
     heals += 1;
     if (heals > MAX_HEALS_PER_DRAIN) throw new Error(`coupon ${couponCode}: Redis still disagrees with Postgres after ${MAX_HEALS_PER_DRAIN} heals`);
@@ -62,10 +64,21 @@ export async function drainCoupon(
   };
 
   while (!isStopping() && lease.canStartBatch()) {
-    const { mirror, candidates } = parseBatchRead(await redis.readDecisionBatch(keys.pending, keys.meta, batchSize.current, keys.ticketPrefix));
+    const { mirror, outOfLine, candidates } = parseBatchRead(
+      await redis.readDecisionBatch(keys.pending, keys.meta, keys.seq, batchSize.current, keys.ticketPrefix),
+    );
     if (mirror.state !== 'ok') {
       await heal(mirror.state);
       continue;
+    }
+    if (outOfLine > 0 && !lineRestored) {
+      // Queued tickets fell out of the pending set: back in line first, or a later arrival would
+      // be decided before them. Once per drain: a ticket whose hash is gone too cannot come back,
+      // and the next batch moves decidedSeq past its number.
+      lineRestored = true;
+      const restored = await restoreLine(deps, couponCode, keys);
+      log.warn({ coupon: couponCode, outOfLine, restored }, 'queued tickets had fallen out of line: put back before deciding');
+      if (restored > 0) continue;
     }
     if (candidates.length === 0) break;
     await injectFault(deps, config.FAULT_DELAY_BEFORE_COMMIT_MS, 'before commit', couponCode, lease.fence);

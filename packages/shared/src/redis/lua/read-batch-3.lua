@@ -3,22 +3,32 @@
   their users, and the coupon's mirror of Postgres, which the caller compares with Postgres's
   high-water mark before deciding. Read-only; the caller holds the coupon lock.
 
+  It also counts the tickets that fell out of line: every sequence above decidedSeq was handed
+  to a ticket that is still undecided (drains go lowest first), so fewer pending entries than
+  sequences above decidedSeq means some queued tickets left the pending set (keys deleted,
+  partial loss). The caller puts them back before deciding, so no later arrival goes first.
+
   Input:
     KEYS[1] pending  zset ticketId -> arrival sequence
     KEYS[2] meta     hash total, issued, soldOut, decidedSeq, stale
+    KEYS[3] seq      arrival counter
     ARGV[1] batch size
     ARGV[2] ticket key prefix
 
-  Output: flat list { mirror, decidedSeq, issued, ticketId, seq, userId, ... } in arrival order.
+  Output: flat list { mirror, decidedSeq, issued, outOfLine, ticketId, seq, userId, ... } in arrival order.
     mirror      'missing' (no meta), 'stale' (flagged for healing) or 'ok'
     decidedSeq  highest arrival sequence the mirror knows decided ('0' if none)
     issued      issued count the mirror knows ('0' if none)
+    outOfLine   how many sequences above decidedSeq have no pending entry (0 when none)
     userId      '' when the ticket hash is gone
 ]]
 local meta = redis.call('HMGET', KEYS[2], 'issued', 'decidedSeq', 'stale')
 local mirror = 'ok'
 if not meta[1] then mirror = 'missing' elseif meta[3] == '1' then mirror = 'stale' end
-local out = { mirror, meta[2] or '0', meta[1] or '0' }
+local decidedSeq = tonumber(meta[2] or '0')
+local outOfLine = tonumber(redis.call('GET', KEYS[3]) or '0') - decidedSeq - redis.call('ZCARD', KEYS[1])
+if outOfLine < 0 then outOfLine = 0 end
+local out = { mirror, meta[2] or '0', meta[1] or '0', tostring(outOfLine) }
 
 local entries = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
 for i = 1, #entries, 2 do
