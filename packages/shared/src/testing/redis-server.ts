@@ -61,7 +61,7 @@ function parseInfo(text: string): Record<string, string> {
 }
 
 /** One short-lived connection per call, so a stopped server never leaves a client reconnecting. */
-async function withClient<T>(port: number, use: (redis: Redis) => Promise<T>): Promise<T> {
+export async function withClient<T>(port: number, use: (redis: Redis) => Promise<T>): Promise<T> {
   const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1_000 });
   redis.on('error', () => {});
   try {

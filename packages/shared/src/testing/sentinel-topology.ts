@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './free-port.ts';
-import { startRedisServer, type RedisServer, type RedisServerOptions } from './redis-server.ts';
+import { startRedisServer, withClient, type RedisServer, type RedisServerOptions } from './redis-server.ts';
 import { waitFor } from './wait-for.ts';
 
 /**
@@ -65,17 +65,6 @@ interface SentinelProcess {
   exited: Promise<unknown>;
 }
 
-async function ask<T>(port: number, use: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1_000, commandTimeout: 1_000 });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    return await use(redis);
-  } finally {
-    redis.disconnect();
-  }
-}
-
 const alive = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
 
 async function startSentinel(name: string, primaryPort: number, options: Required<Pick<SentinelTopologyOptions, 'downAfterMs' | 'failoverTimeoutMs'>>): Promise<SentinelProcess> {
@@ -100,7 +89,7 @@ async function startSentinel(name: string, primaryPort: number, options: Require
     const child = spawn('redis-server', [join(dir, 'sentinel.conf'), '--sentinel'], { stdio: 'ignore' });
     const exited = once(child, 'exit');
     try {
-      await waitFor(async () => !alive(child) || (await ask(port, (redis) => redis.ping()).then((reply) => reply === 'PONG', () => false)), {
+      await waitFor(async () => !alive(child) || (await withClient(port, (redis) => redis.ping()).then((reply) => reply === 'PONG', () => false)), {
         timeoutMs: 10_000,
         intervalMs: 25,
         message: `sentinel on port ${port}`,
@@ -128,7 +117,7 @@ export async function startSentinelTopology(options: SentinelTopologyOptions = {
   let killedPort: number | undefined;
 
   const masterPortOf = (port: number) =>
-    ask(port, (redis) => redis.call('SENTINEL', 'get-master-addr-by-name', name) as Promise<[string, string] | null>).then(
+    withClient(port, (redis) => redis.call('SENTINEL', 'get-master-addr-by-name', name) as Promise<[string, string] | null>).then(
       (reply) => (reply ? Number(reply[1]) : null),
       () => null,
     );
@@ -163,7 +152,7 @@ export async function startSentinelTopology(options: SentinelTopologyOptions = {
           const live = view.filter((candidate, i) => alive(sentinels[i]!.child));
           const chosen = live[0];
           if (!chosen || chosen === previousPort || live.some((candidate) => candidate !== chosen)) return null;
-          const role = await ask(chosen, (redis) => redis.call('ROLE') as Promise<[string]>).then((reply) => reply[0], () => null);
+          const role = await withClient(chosen, (redis) => redis.call('ROLE') as Promise<[string]>).then((reply) => reply[0], () => null);
           return role === 'master' ? chosen : null;
         },
         { timeoutMs: waitMs, intervalMs: 50, message: `the sentinels to promote a primary other than port ${previousPort} (view: ${JSON.stringify(view)})` },
@@ -214,7 +203,7 @@ export async function startSentinelTopology(options: SentinelTopologyOptions = {
       async () => {
         const states = await Promise.all(
           sentinels.map((sentinel) =>
-            ask(sentinel.port, async (redis) => {
+            withClient(sentinel.port, async (redis) => {
               const master = (await redis.call('SENTINEL', 'get-master-addr-by-name', name)) as [string, string] | null;
               const replicas = (await redis.call('SENTINEL', 'replicas', name)) as string[][];
               const peers = (await redis.call('SENTINEL', 'sentinels', name)) as string[][];
