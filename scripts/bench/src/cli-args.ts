@@ -1,7 +1,7 @@
 // `pnpm bench [flags]`: the full run by default, `--quick` for well under a minute.
 import { parseArgs } from 'node:util';
 
-export const PHASES = ['accept', 'drain', 'seed', 'scaling'] as const;
+export const PHASES = ['accept', 'drain', 'seed', 'scaling', 'durability'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface BenchOptions {
@@ -23,6 +23,10 @@ export interface BenchOptions {
   /** The local cluster of the seed scenario (P3 end to end, P4). */
   apis: number;
   workers: number;
+  /** Durability: admissions per measured run of each setup (in Redis, no HTTP). */
+  durabilityAdmissions: number;
+  /** Durability: admissions in flight at once (as many concurrent requests on one API process). */
+  durabilityInFlight: number;
   /** The seed baseline's spin lock: pause between SET NX attempts. */
   baselineRetryMs: number;
   /** Seconds before one request counts as unanswered. */
@@ -36,18 +40,19 @@ export class UsageError extends Error {
 }
 
 const PRESETS = {
-  full: { warmup: 2_000, accept: 20_000, drain: 20_000, seedUsers: 10_000, scaling: [1, 2, 4], repeat: 2 },
-  quick: { warmup: 500, accept: 4_000, drain: 4_000, seedUsers: 500, scaling: [1, 2], repeat: 1 },
+  full: { warmup: 2_000, accept: 20_000, drain: 20_000, seedUsers: 10_000, scaling: [1, 2, 4], repeat: 2, admissions: 5_000 },
+  quick: { warmup: 500, accept: 4_000, drain: 4_000, seedUsers: 500, scaling: [1, 2], repeat: 1, admissions: 2_000 },
 } as const;
 
 export const USAGE = `Usage: pnpm bench [flags]
 
 Runs, one after the other and with the same autocannon settings, this system beside references
-it must be measured against, and prints each figure as a ratio (P1..P4, scaling) with its target.
+it must be measured against, and prints each figure as a ratio (P1..P4, scaling) with its target,
+then what durable admission costs (ADMISSION_DURABILITY=replica, appendfsync always) on private redis-servers.
 Every process, database and Redis prefix it starts is removed at the end (also on Ctrl-C).
 
   --quick               a small run (well under a minute): 4,000 accept requests and jobs, 500 seed users,
-                        500 warm-ups, scaling 1,2, each side measured once
+                        2,000 admissions per durability setup, 500 warm-ups, scaling 1,2, each side measured once
   --connections N       concurrent connections of every HTTP load (default 100)
   --warmup N            unmeasured requests (jobs) to each server (worker) first (default 2,000; the seed
                         design at most 300 and a fifth of --seed-users)
@@ -58,9 +63,12 @@ Every process, database and Redis prefix it starts is removed at the end (also o
                         (default 2; the seed design is measured once: it is slow)
   --scaling LIST        worker processes of the scaling rows (default 1,2,4; 1 is P2's run when P2 ran)
   --api N, --workers M  the local cluster of the seed scenario (default 1 and 1)
+  --admissions N        durability: admissions per measured run of each setup (default 5,000)
+  --in-flight N         durability: admissions in flight at once (default 200)
   --baseline-retry-ms N the seed design's spin-lock retry pause (default 10)
   --timeout S           seconds before one request counts as unanswered (default 30)
-  --only LIST           run only these phases: ${PHASES.join(', ')} (P4 needs accept and seed)
+  --only LIST           run only these phases: ${PHASES.join(', ')} (P4 needs accept and seed;
+                        durability alone: pnpm bench --only durability)
   --json FILE           also write every measurement and figure as JSON
   --help                this text
 
@@ -84,7 +92,7 @@ function list<T>(flag: string, value: string, item: (part: string) => T): T[] {
 /** Every flag that takes a value; the rest are switches. */
 const VALUE_FLAGS = [
   'connections', 'warmup', 'requests', 'jobs', 'seed-users', 'repeat', 'scaling',
-  'api', 'workers', 'baseline-retry-ms', 'timeout', 'only', 'json',
+  'api', 'workers', 'admissions', 'in-flight', 'baseline-retry-ms', 'timeout', 'only', 'json',
 ] as const;
 
 function readFlags(argv: readonly string[]) {
@@ -124,6 +132,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     scalingWorkers: values.scaling === undefined ? [...defaults.scaling] : list('scaling', values.scaling, (part) => integer('scaling', part, 1, 64)!),
     apis: integer('api', values.api, 1, 64) ?? 1,
     workers: integer('workers', values.workers, 1, 64) ?? 1,
+    durabilityAdmissions: integer('admissions', values.admissions, 1) ?? defaults.admissions,
+    durabilityInFlight: integer('in-flight', values['in-flight'], 1, 10_000) ?? 200,
     baselineRetryMs: integer('baseline-retry-ms', values['baseline-retry-ms'], 0, 1_000) ?? 10,
     requestTimeoutSeconds: integer('timeout', values.timeout, 1, 600) ?? 30,
     phases,

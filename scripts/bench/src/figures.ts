@@ -1,6 +1,6 @@
 // From measurements to figures: each ratio, its target and the verdict. Pure, so the tests
 // feed it crafted measurements.
-import type { LatencySummary } from '@coupons/burst/verify';
+import { percentile, type LatencySummary } from '@coupons/burst/verify';
 import type { LoadSummary } from './http-load.ts';
 
 /** A pre-filled queue drained by worker processes, timed from the queue's resume. */
@@ -45,6 +45,70 @@ export interface ScenarioResult {
   repeats?: number[];
 }
 
+/**
+ * The durability setups, each on private redis-servers (AOF on, as deployed):
+ * - `async`: primary + replica, ADMISSION_DURABILITY=async (answered once the primary has it);
+ * - `groupCommit`: the same pair, ADMISSION_DURABILITY=replica (ReplicaAck: one marker + WAIT
+ *   covers every admission that asked while the previous round was in flight);
+ * - `waitEach`: the same pair, a WAIT 1 on both write connections after every admission
+ *   (the obvious way, to show why group commit);
+ * - `everysec` / `always`: one node, appendfsync everysec (deployed) / always, async admission.
+ */
+export const DURABILITY_SETUPS = ['async', 'groupCommit', 'waitEach', 'everysec', 'always'] as const;
+export type DurabilitySetup = (typeof DURABILITY_SETUPS)[number];
+
+export const DURABILITY_LABELS: Record<DurabilitySetup, string> = {
+  async: 'primary + replica, async (ADMISSION_DURABILITY=async)',
+  groupCommit: 'primary + replica, durable: ReplicaAck group commit (ADMISSION_DURABILITY=replica)',
+  waitEach: 'primary + replica, durable: one WAIT per admission on each write connection',
+  everysec: 'single node, appendfsync everysec (as deployed), async',
+  always: 'single node, appendfsync always, async',
+};
+
+/** One timed run of `admissions` admissions (admit script + Queue.add [+ confirmation]), `inFlight` at a time. */
+export interface AdmissionRun {
+  admissions: number;
+  inFlight: number;
+  /** From the first admission started to the last one settled. */
+  durationMs: number;
+  /** Confirmed admissions per second over `durationMs`. */
+  perSecond: number;
+  /** Admissions that would have been answered 503 (no replica acknowledged in time, a Redis error). */
+  refused: number;
+  /** Per admission, from its start (ReplicaAck.begin) until it was confirmed or refused. */
+  latency: LatencySummary;
+  /** WAIT commands sent: ReplicaAck's marker + WAIT rounds, or two per admission. */
+  waitRounds?: number;
+  /** When measured several times: every run's admissions/s (this object is the best run). */
+  repeats?: number[];
+}
+
+export interface DurabilityMeasurements {
+  /** ADMISSION_REPLICA_TIMEOUT_MS: WAIT's timeout in both durable setups. */
+  replicaTimeoutMs: number;
+  runs: Record<DurabilitySetup, AdmissionRun>;
+}
+
+/** A run's figures from each admission's latency (ms) and outcome. Pure. */
+export function summarizeAdmissions(
+  samples: readonly { ms: number; ok: boolean }[],
+  durationMs: number,
+  inFlight: number,
+  waitRounds?: number,
+): AdmissionRun {
+  const sorted = samples.map((s) => s.ms).sort((a, b) => a - b);
+  const confirmed = samples.filter((s) => s.ok).length;
+  return {
+    admissions: samples.length,
+    inFlight,
+    durationMs,
+    perSecond: durationMs > 0 ? (confirmed * 1000) / durationMs : 0,
+    refused: samples.length - confirmed,
+    latency: { count: sorted.length, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted.at(-1) ?? 0 },
+    ...(waitRounds !== undefined && { waitRounds }),
+  };
+}
+
 export interface BenchMeasurements {
   accept?: { ceiling: LoadSummary; api: LoadSummary };
   drain?: { raw: DrainResult; ours: DrainResult };
@@ -57,9 +121,10 @@ export interface BenchMeasurements {
     oursScenario: ScenarioResult;
   };
   scaling?: DrainResult[];
+  durability?: DurabilityMeasurements;
 }
 
-export type Unit = 'req/s' | 'decisions/s' | 'jobs/s' | 'ms' | 'count';
+export type Unit = 'req/s' | 'decisions/s' | 'jobs/s' | 'admissions/s' | 'ms' | 'count';
 
 export interface Quantity {
   value: number;
@@ -210,5 +275,22 @@ export function computeFigures(m: BenchMeasurements): FigureRow[] {
       );
     }
   }
+  if (m.durability) rows.push(...durabilityFigures(m.durability));
   return rows;
+}
+
+/** The cost of durability: each durable setup / its non-durable twin, in admissions/s, with both p99s. */
+function durabilityFigures({ runs }: DurabilityMeasurements): FigureRow[] {
+  const perSecond = (run: AdmissionRun): Quantity => ({ value: run.perSecond, unit: 'admissions/s' });
+  const compare = (what: string, ours: AdmissionRun, reference: AdmissionRun, style: FigureRow['ratioStyle'] = 'plain') =>
+    row('durability', what, perSecond(ours), perSecond(reference), style, null, { ours: ours.latency.p99, reference: reference.latency.p99 });
+  const { async, groupCommit, waitEach, everysec, always } = runs;
+  const rounds = groupCommit.waitRounds;
+  const perRound = rounds ? ` (${count(groupCommit.admissions / rounds)} admissions per WAIT)` : '';
+  return [
+    compare(`admissions/s, primary + replica: durable (ReplicaAck group commit, ${rounds === undefined ? '?' : count(rounds)} WAIT rounds${perRound}) / async`, groupCommit, async),
+    compare('admissions/s, primary + replica: one WAIT per admission on each write connection / async', waitEach, async),
+    compare('admissions/s, primary + replica: group commit / one WAIT per admission', groupCommit, waitEach, 'times'),
+    compare('admissions/s, single node: appendfsync always / everysec', always, everysec),
+  ];
 }

@@ -1,7 +1,7 @@
 // The markdown report (figures with ratios and targets, then what each load and drain saw)
 // and its JSON twin. Pure: formatReport takes a finished report.
 import type { BenchOptions } from './cli-args.ts';
-import type { BenchMeasurements, DrainResult, FigureRow, Quantity, Target } from './figures.ts';
+import { DURABILITY_LABELS, DURABILITY_SETUPS, type AdmissionRun, type BenchMeasurements, type DrainResult, type DurabilityMeasurements, type FigureRow, type Quantity, type Target } from './figures.ts';
 import type { LoadSummary } from './http-load.ts';
 
 export interface MachineInfo {
@@ -132,6 +132,45 @@ function drainTable(drains: [string, DrainResult][]): string {
   );
 }
 
+/** "12 (417 admissions each)" for group commit, "10,000 (2 per admission)" for a WAIT per admission. */
+export function waitCell(run: Pick<AdmissionRun, 'admissions' | 'waitRounds'>): string {
+  const { admissions, waitRounds } = run;
+  if (waitRounds === undefined) return '—';
+  if (waitRounds === 0 || admissions === 0) return count(waitRounds);
+  if (waitRounds >= admissions) return `${count(waitRounds)} (${Number((waitRounds / admissions).toFixed(1))} per admission)`;
+  return `${count(waitRounds)} (${count(admissions / waitRounds)} admissions each)`;
+}
+
+export function durabilityTable({ runs }: DurabilityMeasurements): string {
+  return markdownTable(
+    ['admission in Redis (admit script + Queue.add), no HTTP', 'admissions', 'in flight', 'time', 'admissions/s', 'runs (admissions/s)', 'p50', 'p99', 'max', 'WAITs', 'refused (503)'],
+    DURABILITY_SETUPS.map((setup) => {
+      const run = runs[setup];
+      return [
+        DURABILITY_LABELS[setup],
+        count(run.admissions),
+        count(run.inFlight),
+        formatDuration(run.durationMs),
+        count(run.perSecond),
+        runsCell(run.repeats, count),
+        formatDuration(run.latency.p50),
+        formatDuration(run.latency.p99),
+        formatDuration(run.latency.max),
+        waitCell(run),
+        count(run.refused),
+      ];
+    }),
+  );
+}
+
+function durabilityNote({ replicaTimeoutMs }: DurabilityMeasurements): string {
+  return (
+    'Durability: each setup on private redis-servers (AOF on, RDB off; the replica also appendfsync everysec), the API\'s own admission ' +
+    '(admitInRedis on the API\'s connection options, then Queue.add of issueJob; durable: ReplicaAck.confirmReplicated, ' +
+    `WAIT timeout ${replicaTimeoutMs} ms), timed per admission from its start to its confirmation; every Redis emptied and its AOF rewritten between runs.`
+  );
+}
+
 export function formatReport(report: BenchReport): string {
   const { machine: mc, options: o, measurements: m } = report;
   const failed = report.figures.filter((f) => f.verdict === 'fail').map((f) => f.id);
@@ -178,6 +217,7 @@ export function formatReport(report: BenchReport): string {
   }
   if (loads.length > 0) lines.push(loadTable(loads), '');
   if (drains.length > 0) lines.push(drainTable(drains), '');
+  if (m.durability) lines.push(durabilityNote(m.durability), '', durabilityTable(m.durability), '');
   lines.push(failed.length === 0 ? 'Targets: all met ✓' : `Targets: missed by ${failed.join(', ')} ✗`);
   return `${lines.join('\n')}\n`;
 }

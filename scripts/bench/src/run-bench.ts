@@ -7,6 +7,7 @@ import { loadConfig } from '@coupons/shared/config';
 import { createBenchEnvironment, loadSettings, type BenchContext } from './bench-context.ts';
 import { startBenchChild } from './bench-child.ts';
 import { startOurDrainer, startRawDrainer, type Drainer } from './drain.ts';
+import { durabilityPhase } from './durability.ts';
 import { computeFigures, type BenchMeasurements, type DrainResult } from './figures.ts';
 import { sendIssueRequests, type LoadSummary } from './http-load.ts';
 import { machineInfo } from './machine.ts';
@@ -187,6 +188,8 @@ export async function runBench(ctx: BenchContext): Promise<BenchReport> {
   }
   if (phases.includes('seed')) measurements.seed = await seedPhase(ctx, seedDecisions);
   if (phases.includes('scaling')) measurements.scaling = await scalingPhase(ctx, measurements.drain?.ours);
+  // Last, and on private redis-servers: it needs neither Postgres nor the shared Redis.
+  if (phases.includes('durability')) measurements.durability = await durabilityPhase(ctx);
   return {
     startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,

@@ -15,6 +15,18 @@ describe('parseBenchArgs', () => {
     });
   });
 
+  it('has the durability phase, its own counts, and a smaller one under --quick', () => {
+    expect(parse()).toMatchObject({ durabilityAdmissions: 5_000, durabilityInFlight: 200, phases: ['accept', 'drain', 'seed', 'scaling', 'durability'] });
+    expect(parse('--quick')).toMatchObject({ durabilityAdmissions: 2_000, repeat: 1 });
+    expect(parse('--only', 'durability', '--admissions', '8000', '--in-flight', '50', '--repeat', '3')).toMatchObject({
+      phases: ['durability'],
+      durabilityAdmissions: 8_000,
+      durabilityInFlight: 50,
+      repeat: 3,
+    });
+    expect(() => parse('--in-flight', '0')).toThrow(/--in-flight must be a whole number/);
+  });
+
   it('refuses what it cannot run, in one line', () => {
     expect(() => parse('--only', 'p1')).toThrow(UsageError);
     expect(() => parse('--connections', '0')).toThrow(/--connections must be a whole number/);
