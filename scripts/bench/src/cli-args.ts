@@ -40,7 +40,7 @@ export class UsageError extends Error {
 }
 
 const PRESETS = {
-  full: { warmup: 2_000, accept: 20_000, drain: 20_000, seedUsers: 10_000, scaling: [1, 2, 4], repeat: 2, admissions: 5_000 },
+  full: { warmup: 2_000, accept: 20_000, drain: 20_000, seedUsers: 10_000, scaling: [1, 2, 4], repeat: 2, admissions: 20_000 },
   quick: { warmup: 500, accept: 4_000, drain: 4_000, seedUsers: 500, scaling: [1, 2], repeat: 1, admissions: 2_000 },
 } as const;
 
@@ -63,7 +63,7 @@ Every process, database and Redis prefix it starts is removed at the end (also o
                         (default 2; the seed design is measured once: it is slow)
   --scaling LIST        worker processes of the scaling rows (default 1,2,4; 1 is P2's run when P2 ran)
   --api N, --workers M  the local cluster of the seed scenario (default 1 and 1)
-  --admissions N        durability: admissions per measured run of each setup (default 5,000)
+  --admissions N        durability: admissions per measured run of each setup (default 20,000)
   --in-flight N         durability: admissions in flight at once (default 200)
   --baseline-retry-ms N the seed design's spin-lock retry pause (default 10)
   --timeout S           seconds before one request counts as unanswered (default 30)

@@ -16,7 +16,7 @@ describe('parseBenchArgs', () => {
   });
 
   it('has the durability phase, its own counts, and a smaller one under --quick', () => {
-    expect(parse()).toMatchObject({ durabilityAdmissions: 5_000, durabilityInFlight: 200, phases: ['accept', 'drain', 'seed', 'scaling', 'durability'] });
+    expect(parse()).toMatchObject({ durabilityAdmissions: 20_000, durabilityInFlight: 200, phases: ['accept', 'drain', 'seed', 'scaling', 'durability'] });
     expect(parse('--quick')).toMatchObject({ durabilityAdmissions: 2_000, repeat: 1 });
     expect(parse('--only', 'durability', '--admissions', '8000', '--in-flight', '50', '--repeat', '3')).toMatchObject({
       phases: ['durability'],
