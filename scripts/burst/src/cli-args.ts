@@ -27,6 +27,17 @@ export interface BurstOptions {
   /** Seconds before the load generator gives up on one answer. */
   requestTimeoutSeconds: number;
   jsonFile: string | null;
+  /** Run the local cluster on a private redis-server (AOF off), so the memory figures are this event's alone. */
+  privateRedis: boolean;
+  /**
+   * Memory mode (--memory): a private Redis, TICKET_TTL_SECONDS at its minimum (60), and after the
+   * event the burst waits for the retention and the ticket TTL and measures what memory remains.
+   */
+  memory: boolean;
+  /** EVENT_RETENTION_SECONDS for the local services (null: their default); the burst waits for it when set. */
+  retentionSeconds: number | null;
+  /** TICKET_TTL_SECONDS for the local services (null: their default); --memory waits for it. */
+  ticketTtlSeconds: number | null;
 }
 
 export class UsageError extends Error {
@@ -67,6 +78,17 @@ Afterwards
   --poll-concurrency N  ticket polls in flight (default 64)
   --timeout S           seconds before one POST counts as unanswered (default 10)
   --json FILE           also write the report as JSON
+Memory (local cluster only)
+  --private-redis       run the services on a private redis-server (AOF off, a free port), so the
+                        Redis memory figures are this event's alone (default: the shared Redis, a prefix)
+  --retention-seconds N EVENT_RETENTION_SECONDS for the services; after the event, wait until every
+                        coupon's state has expired and measure the memory left
+  --ticket-ttl-seconds N TICKET_TTL_SECONDS for the services (at least 60, the configuration's minimum)
+  --memory              the memory measurement: --private-redis, --ticket-ttl-seconds 60 and
+                        --retention-seconds 5 unless given; waits for the retention, then the ticket TTL.
+                        A ticket polled later than the TTL after its decision answers 404 by contract,
+                        and state that expires during the burst is missing from the peak: for an event
+                        longer than a minute give both more than the burst lasts (see the README)
   --help                this text
 
 Exit code: 0 when every invariant holds, 1 when one fails, 2 on bad flags or a failed start.`;
@@ -105,6 +127,11 @@ function parseUrls(value: string): string[] {
   });
 }
 
+/** --memory's EVENT_RETENTION_SECONDS unless --retention-seconds says otherwise. */
+export const MEMORY_RETENTION_SECONDS = 5;
+/** --memory's TICKET_TTL_SECONDS unless --ticket-ttl-seconds says otherwise: the least the configuration allows. */
+export const MEMORY_TICKET_TTL_SECONDS = 60;
+
 /** Parses argv (without node and the script); throws UsageError with one line on anything wrong. */
 export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
   let values;
@@ -128,6 +155,10 @@ export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
         'poll-concurrency': { type: 'string' },
         timeout: { type: 'string' },
         json: { type: 'string' },
+        'private-redis': { type: 'boolean' },
+        'retention-seconds': { type: 'string' },
+        'ticket-ttl-seconds': { type: 'string' },
+        memory: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -144,6 +175,9 @@ export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
   const urls = values.url === undefined ? [] : parseUrls(values.url);
   if (urls.length > 0 && (values.api !== undefined || values.workers !== undefined)) {
     throw new UsageError('--api and --workers start a local cluster; they cannot be combined with --url');
+  }
+  for (const flag of ['private-redis', 'retention-seconds', 'ticket-ttl-seconds', 'memory'] as const) {
+    if (urls.length > 0 && values[flag] !== undefined) throw new UsageError(`--${flag} configures the local cluster; it cannot be combined with --url`);
   }
   if (urls.length === 0 && values['database-url'] !== undefined) throw new UsageError('--database-url only goes with --url (a local cluster reads its own database)');
   if (values['database-url'] !== undefined && !/^postgres(ql)?:\/\//.test(values['database-url'])) {
@@ -176,5 +210,9 @@ export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
     pollConcurrency: integer('poll-concurrency', values['poll-concurrency'], 1, 1_000) ?? 64,
     requestTimeoutSeconds: integer('timeout', values.timeout, 1) ?? 10,
     jsonFile: values.json ?? null,
+    privateRedis: Boolean(values['private-redis'] || values.memory),
+    memory: Boolean(values.memory),
+    retentionSeconds: integer('retention-seconds', values['retention-seconds'], 1, 86_400) ?? (values.memory ? MEMORY_RETENTION_SECONDS : null),
+    ticketTtlSeconds: integer('ticket-ttl-seconds', values['ticket-ttl-seconds'], MEMORY_TICKET_TTL_SECONDS, 86_400) ?? (values.memory ? MEMORY_TICKET_TTL_SECONDS : null),
   };
 }

@@ -26,6 +26,7 @@ async function stopService({ process: service }: { process: ServiceProcess }): P
 /**
  * `onTeardown` gets the teardown as soon as there is something to undo (for Ctrl-C during start-up).
  * `beforeStart` runs on the fresh environment before any process starts (the bench pre-fills a queue).
+ * `overrides` are variables for the environment and every process (REDIS_URL of a private Redis, EVENT_RETENTION_SECONDS, ...).
  */
 export async function startLocalCluster(
   apis: number,
@@ -33,8 +34,9 @@ export async function startLocalCluster(
   log: (line: string) => void,
   onTeardown: (teardown: () => Promise<void>) => void = () => {},
   beforeStart: (environment: TestEnvironment) => Promise<void> = async () => {},
+  overrides: Record<string, string> = {},
 ): Promise<LocalCluster> {
-  const environment = await createTestEnvironment();
+  const environment = await createTestEnvironment(overrides);
   const services: LocalCluster['services'] = [];
   let tornDown: Promise<void> | null = null;
   const cluster: LocalCluster = {

@@ -3,6 +3,7 @@ import { cpus } from 'node:os';
 import type { BurstOptions } from './cli-args.ts';
 import { formatCount } from './progress.ts';
 import type { BurstVerdict, CouponVerdict } from './verify.ts';
+import { formatBytes, formatCensus, lifetimeWarnings, type MemoryReport } from './memory.ts';
 
 export interface BurstReport {
   scenario: Pick<BurstOptions, 'preset' | 'demand' | 'resubmitRate' | 'requests' | 'connections'>;
@@ -11,6 +12,30 @@ export interface BurstReport {
   verdict: BurstVerdict;
   /** WARN-or-worse log lines of the local services, grouped by message. */
   serviceWarnings: { message: string; count: number; services: string[] }[];
+  /** Redis memory of a local cluster's event (null with --url: the burst does not know that Redis). */
+  memory?: MemoryReport | null;
+}
+
+/** The memory lines of the text report. */
+export function formatMemory(m: MemoryReport): string[] {
+  const f = m.figures;
+  const verdict = f.targetMet === null ? 'no ticket admitted' : f.targetMet ? 'met' : 'NOT met';
+  const lines = [
+    `Redis memory:      ${m.redis === 'private' ? 'private redis-server' : 'shared Redis (other keys move these figures; --private-redis for exact ones)'}: ` +
+      `${formatBytes(m.baselineBytes)} before the event, ${formatBytes(m.peakBytes)} at the peak (+${formatBytes(f.liveBytes)}), ${formatBytes(m.atLastAdmissionBytes)} right after the last admission`,
+    `                   ${f.bytesPerAdmittedTicket ?? '—'} B per admitted ticket (${formatCount(m.admitted)} × 202; target ≤ ${m.targetBytesPerTicket} B: ${verdict}), ` +
+      `${f.bytesPerUser ?? '—'} B per user asking (${formatCount(m.users)})`,
+    `  at the last admission: ${formatCensus(m.censusAtLastAdmission) || 'no keys'}`,
+  ];
+  for (const warning of lifetimeWarnings(m)) lines.push(`  ! ${warning}`);
+  for (const after of [m.afterRetention, m.afterTicketTtl]) {
+    if (!after) continue;
+    lines.push(
+      `  after ${after.what}${after.reached ? '' : ' — NOT reached'}, ${seconds(after.waitedMs)} later: ${formatBytes(after.usedBytes)} ` +
+        `(${after.aboveBaselineBytes >= 0 ? '+' : ''}${formatBytes(after.aboveBaselineBytes)} over the baseline); left: ${formatCensus(after.census) || 'no keys'}`,
+    );
+  }
+  return lines;
 }
 
 const seconds = (ms: number | null) => (ms === null ? '—' : `${(ms / 1000).toFixed(2)} s`);
@@ -73,6 +98,7 @@ export function formatReport(report: BurstReport): string {
     }`,
     `Errors:            ${v.serverErrors} server errors (5xx), ${v.unanswered} unanswered, ${v.unexpectedAnswers} unexpected; ${formatCount(v.overloaded)} × 503 OVERLOADED (backpressure, not an error)`,
   ];
+  if (report.memory) lines.push(...formatMemory(report.memory));
   if (report.serviceWarnings.length > 0) {
     lines.push('', 'Service warnings:');
     for (const w of report.serviceWarnings.slice(0, 10)) lines.push(`  ${formatCount(w.count)} × ${w.message} (${w.services.join(', ')})`);

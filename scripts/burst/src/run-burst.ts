@@ -1,6 +1,6 @@
 // One burst from start to verdict: target (own cluster or --url), load, poll, truth, verify.
 import { createDb } from '@coupons/shared/db';
-import { waitFor } from '@coupons/shared/testing';
+import { startRedisServer, waitFor, type RedisServer } from '@coupons/shared/testing';
 import type { BurstOptions } from './cli-args.ts';
 import { serviceWarnings, startLocalCluster, type LocalCluster } from './cluster.ts';
 import { couponFactsFromApi, couponFactsFromPostgres } from './coupon-facts.ts';
@@ -10,6 +10,17 @@ import { pollTickets, ticketsOf } from './poll.ts';
 import { formatCount, type ProgressTicker } from './progress.ts';
 import { groupWarnings, machineInfo, type BurstReport } from './report.ts';
 import { verifyBurst } from './verify.ts';
+import {
+  afterCouponStateExpired,
+  afterTicketsExpired,
+  censusOf,
+  memoryFigures,
+  sampleMemory,
+  TARGET_BYTES_PER_TICKET,
+  usedMemory,
+  type CensusRow,
+  type MemoryReport,
+} from './memory.ts';
 import type { CouponFacts } from './burst-run.ts';
 
 export interface BurstHooks {
@@ -54,13 +65,36 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
   const { log, progress } = hooks;
   const codes = options.demand.map((d) => d.code);
   let cluster: LocalCluster | null = null;
+  let privateRedis: RedisServer | null = null;
   if (options.urls.length === 0) {
+    const overrides: Record<string, string> = {};
+    if (options.privateRedis) {
+      // AOF off, no snapshots: nothing but the event's own keys, and no AOF buffers in used_memory.
+      privateRedis = await startRedisServer({ extraArgs: ['--appendonly', 'no', '--save', ''] });
+      hooks.onInterrupt(() => privateRedis?.close());
+      overrides.REDIS_URL = privateRedis.url;
+      log(`private redis-server on ${privateRedis.url} (pid ${privateRedis.pid})`);
+    }
+    if (options.retentionSeconds !== null) overrides.EVENT_RETENTION_SECONDS = String(options.retentionSeconds);
+    if (options.ticketTtlSeconds !== null) overrides.TICKET_TTL_SECONDS = String(options.ticketTtlSeconds);
     log(`starting a local cluster: ${options.apis} API + ${options.workers} worker processes`);
-    cluster = await startLocalCluster(options.apis, options.workers, log, hooks.onInterrupt);
+    try {
+      cluster = await startLocalCluster(options.apis, options.workers, log, hooks.onInterrupt, undefined, overrides);
+    } catch (error) {
+      await privateRedis?.close();
+      throw error;
+    }
   }
   try {
     const urls = cluster ? cluster.apiUrls : options.urls;
     await checkTarget(urls, codes);
+
+    // Redis memory: before the event, through it (the peak), right after the last admission.
+    const redis = cluster?.environment.redis;
+    const baseline = redis ? await usedMemory(redis) : null;
+    const sampler = redis ? sampleMemory(redis) : null;
+    let atLastAdmission = 0;
+    let censusAtLastAdmission: CensusRow[] = [];
 
     const plan = planRequests(options.demand, options.requests);
     log(`sending ${formatCount(plan.length)} requests over ${options.connections} connections to ${urls.length} API(s)`);
@@ -75,6 +109,10 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
       return `burst: ${formatCount(sent)} / ${formatCount(plan.length)} sent, ${formatCount(answered)} answered (${formatCount(rate)}/s, ${((Date.now() - loadStarted) / 1000).toFixed(0)} s)`;
     });
     const requests = await load.done;
+    if (redis) {
+      atLastAdmission = await usedMemory(redis);
+      censusAtLastAdmission = await censusOf(redis, cluster!.environment.config.REDIS_PREFIX);
+    }
 
     const pending = ticketsOf(requests);
     let finalCount = 0;
@@ -90,6 +128,39 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
     const coupons = await readFacts(options, cluster, urls, codes);
     const startedAt = requests.reduce((first, r) => Math.min(first, r.sentAt), Infinity);
     const verdict = verifyBurst({ fresh: cluster !== null, startedAt, requests, tickets, decidedAt, coupons });
+    const peak = sampler ? await sampler.stop() : null;
+    let memory: MemoryReport | null = null;
+    if (cluster && redis && baseline !== null && peak !== null) {
+      const prefix = cluster.environment.config.REDIS_PREFIX;
+      const admitted = requests.filter((r) => r.status === 202).length;
+      const users = verdict.coupons.reduce((sum, c) => sum + c.demandUsers, 0);
+      memory = {
+        redis: privateRedis ? 'private' : 'shared',
+        baselineBytes: baseline,
+        peakBytes: Math.max(peak, atLastAdmission),
+        atLastAdmissionBytes: atLastAdmission,
+        admitted,
+        users,
+        figures: memoryFigures(baseline, Math.max(peak, atLastAdmission), admitted, users),
+        targetBytesPerTicket: TARGET_BYTES_PER_TICKET,
+        censusAtLastAdmission,
+        retentionSeconds: options.retentionSeconds,
+        ticketTtlSeconds: options.ticketTtlSeconds,
+        burstMs: verdict.burstMs,
+        afterRetention: null,
+        afterTicketTtl: null,
+      };
+      if (options.retentionSeconds !== null) {
+        progress.phase(() => `memory: waiting for the coupons' state to expire (EVENT_RETENTION_SECONDS=${options.retentionSeconds})`);
+        memory.afterRetention = await afterCouponStateExpired(redis, prefix, codes, baseline, options.retentionSeconds * 1000 + 30_000);
+      }
+      if (options.memory) {
+        const ttl = options.ticketTtlSeconds ?? 86_400;
+        progress.phase(() => `memory: waiting for the ticket hashes to expire (TICKET_TTL_SECONDS=${ttl})`);
+        memory.afterTicketTtl = await afterTicketsExpired(redis, prefix, baseline, ttl * 1000 + 60_000);
+      }
+      progress.stop();
+    }
     return {
       scenario: {
         preset: options.preset,
@@ -102,6 +173,7 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
       machine: machineInfo(),
       verdict,
       serviceWarnings: cluster ? groupWarnings(serviceWarnings(cluster)) : [],
+      memory,
     };
   } finally {
     progress.stop();
@@ -109,5 +181,6 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
       log('tearing the local cluster down');
       await cluster.teardown();
     }
+    await privateRedis?.close();
   }
 }

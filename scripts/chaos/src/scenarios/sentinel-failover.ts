@@ -15,12 +15,6 @@ import { apisReadyAfter, explainWallets, finishBurst, firstBatchAfter, idleWhenD
 import { acknowledgedBefore, describeRewind, healsAfter, postgresHighWater, whatRedisHolds } from './rewind.ts';
 
 const SLOW_BATCHES = { BATCH_SIZE: '5', FAULT_DELAY_BEFORE_COMMIT_MS: '150' };
-/**
- * CHAOS_DURABLE_API_ENTRY=services/api/test/durable-admission-api.ts runs the durable variant's
- * APIs from that entry instead of src/main.ts (the test wiring of ReplicaAck, while the admission
- * code does not call it itself): a check that this scenario tells a durable API from one that is not.
- */
-const DURABLE_API_ENTRY = process.env.CHAOS_DURABLE_API_ENTRY;
 
 function sentinelFailover(durability: 'async' | 'replica'): Scenario {
   return {
@@ -36,7 +30,6 @@ function sentinelFailover(durability: 'async' | 'replica'): Scenario {
       const cluster = await ctx.startCluster(topology.primary, {
         coupons,
         workers: [SLOW_BATCHES, SLOW_BATCHES],
-        ...(durability === 'replica' && DURABLE_API_ENTRY && { apiEntry: DURABLE_API_ENTRY }),
         env: {
           REDIS_SENTINELS: topology.sentinelsEnv,
           REDIS_SENTINEL_NAME: topology.name,
@@ -100,7 +93,7 @@ function sentinelFailover(durability: 'async' | 'replica'): Scenario {
         `primary SIGKILLed at ${replication.master_repl_offset} replication offset with ${replication.connected_slaves} replicas; promoted :${promotedPort} after ${seconds(promotedAt - killedAt)}; ` +
           `APIs ready ${seconds(ready)}, first batch ${seconds(firstBatch)} after the promotion`,
         `${counted.acknowledged} admissions acknowledged (202) before the promotion: ${counted.survivedInRedis} on the promoted replica, ${counted.survivedAsWallet} only as a wallet, LOST ${counted.lost.size}` +
-          (durability === 'replica' ? `; replica confirmations published before the kill: ${markersBeforeKill} (APIs run from ${DURABLE_API_ENTRY ?? 'services/api/src/main.ts'})` : ''),
+          (durability === 'replica' ? `; replica confirmations published before the kill: ${markersBeforeKill}` : ''),
         `the promoted replica vs Postgres at the kill: ${describeRewind(picture, truthAtKill)}; healed: ${codes.map((code) => `${code} ${heals[code] ? `${seconds(heals[code]!.ms)} after the kill (${heals[code]!.why ?? '?'})` : 'not needed or never'}`).join(', ')}`,
       );
       return {
@@ -114,7 +107,6 @@ function sentinelFailover(durability: 'async' | 'replica'): Scenario {
         notes,
         details: {
           durability,
-          apiEntry: durability === 'replica' && DURABLE_API_ENTRY ? DURABLE_API_ENTRY : 'services/api/src/main.ts',
           failoverMs,
           apiReadyMs: ready,
           firstBatchMs: firstBatch,
