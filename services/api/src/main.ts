@@ -2,12 +2,11 @@
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
-import { Queue } from 'bullmq';
 import { loadConfig } from '@coupons/shared/config';
 import { createDb } from '@coupons/shared/db';
-import { ISSUE_QUEUE_NAME, queuePrefix, registerCommands } from '@coupons/shared/redis';
+import { registerCommands } from '@coupons/shared/redis';
 import { checkPostgres, connectRedis, onShutdownSignal, redisTarget, runMain } from '@coupons/shared/runtime';
-import type { CouponJobData } from '@coupons/shared/queue';
+import { openIssueQueue } from '@coupons/shared/queue';
 import { createApp } from './app.ts';
 import { ReplicaAck } from './admission/replica-ack.ts';
 import { apiRedisOptions, replicaAckRedisOptions } from './redis-options.ts';
@@ -37,7 +36,7 @@ await runMain('api', async (log) => {
   }
   const db = createDb(config.DATABASE_URL, { maxConnections: 10, statementTimeoutMs: 5_000, applicationName: 'coupons-api' });
   await checkPostgres(db, config.DATABASE_URL);
-  const queue = new Queue<CouponJobData>(ISSUE_QUEUE_NAME, { connection: queueConnection, prefix: queuePrefix(config.REDIS_PREFIX) });
+  const queue = openIssueQueue(queueConnection, config.REDIS_PREFIX);
   queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
 
   const { app, readiness, catalog } = await createApp({ config, log, redis, queue, db, replicaAck });

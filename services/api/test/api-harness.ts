@@ -5,8 +5,8 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { createLogger } from '@coupons/shared/runtime';
-import { ISSUE_QUEUE_NAME, queuePrefix, registerCommands, type CouponRedis } from '@coupons/shared/redis';
-import type { CouponJobData } from '@coupons/shared/queue';
+import { registerCommands, type CouponRedis } from '@coupons/shared/redis';
+import { openIssueQueue, type CouponJobData } from '@coupons/shared/queue';
 import { createDb, type Database } from '@coupons/shared/db';
 import { createTestEnvironment, openUntouchedCoupon, type TestEnvironment } from '@coupons/shared/testing';
 import { loadConfig } from '@coupons/shared/config';
@@ -57,7 +57,7 @@ export async function startTestApi(overrides: Record<string, string> = {}, optio
   // Outage tests make these clients fail on purpose; main.ts logs the same events.
   for (const client of [redis, queueConnection]) client.on('error', () => {});
   await Promise.all([once(redis, 'ready'), once(queueConnection, 'ready')]);
-  const queue = new Queue<CouponJobData>(ISSUE_QUEUE_NAME, { connection: queueConnection, prefix: queuePrefix(config.REDIS_PREFIX) });
+  const queue = openIssueQueue(queueConnection, config.REDIS_PREFIX);
   queue.on('error', () => {});
   const ownDb = options.postgresPort !== undefined;
   const db = ownDb ? createDb(withPort(config.DATABASE_URL, options.postgresPort), { applicationName: 'coupons-api-test' }) : env.db;

@@ -1,10 +1,10 @@
-import { Queue, Worker } from 'bullmq';
+import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { listCoupons } from '@coupons/shared/db';
-import type { CouponJobData } from '@coupons/shared/queue';
+import { openIssueQueue, type CouponJobData } from '@coupons/shared/queue';
 import { couponKeys, ISSUE_QUEUE_NAME, queuePrefix } from '@coupons/shared/redis';
 import { CouponDrainer } from './batch/coupon-drainer.ts';
-import { healIfBehind } from './fast-path/heal-from-postgres.ts';
+import { healIfBehind, isRetired } from './fast-path/heal-from-postgres.ts';
 import { withCouponLock } from './lock/coupon-lock.ts';
 import { issueJobProcessor } from './queue/issue-job-processor.ts';
 import { Reconciler } from './queue/reconciler.ts';
@@ -19,9 +19,10 @@ export interface IssueWorker {
 
 /** On start, bring every coupon's Redis state in line with Postgres (if another worker holds a lock, it does it). */
 export async function healAllCoupons(deps: WorkerDeps): Promise<void> {
-  for (const { code } of await listCoupons(deps.db)) {
-    const keys = couponKeys(deps.config.REDIS_PREFIX, code);
-    await withCouponLock(deps.redis, keys, deps.config.LOCK_LEASE_MS, deps.log, () => healIfBehind(deps, code, keys));
+  for (const coupon of await listCoupons(deps.db)) {
+    const keys = couponKeys(deps.config.REDIS_PREFIX, coupon.code);
+    if (await isRetired(deps, coupon, keys)) continue;
+    await withCouponLock(deps.redis, keys, deps.config.LOCK_LEASE_MS, deps.log, () => healIfBehind(deps, coupon.code, keys));
   }
 }
 
@@ -34,7 +35,7 @@ export async function startIssueWorker(deps: WorkerDeps, bullConnection: Redis):
   await healAllCoupons(deps);
   const drainer = new CouponDrainer(deps);
   const prefix = queuePrefix(config.REDIS_PREFIX);
-  const queue = new Queue<CouponJobData>(ISSUE_QUEUE_NAME, { connection: bullConnection, prefix });
+  const queue = openIssueQueue(bullConnection, config.REDIS_PREFIX);
   const worker = new Worker<CouponJobData>(ISSUE_QUEUE_NAME, issueJobProcessor(deps, drainer), {
     connection: bullConnection,
     prefix,

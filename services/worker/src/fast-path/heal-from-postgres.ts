@@ -92,6 +92,14 @@ export function retireIfDone(deps: WorkerDeps, keys: CouponKeys): Promise<number
 }
 
 /**
+ * A finished coupon whose Redis state has expired after its retention: nothing to check, and
+ * taking its lock would write its fencing counter back (a key with no lifetime) for nothing.
+ */
+export async function isRetired(deps: WorkerDeps, coupon: CouponRow, keys: CouponKeys): Promise<boolean> {
+  return isFinished(coupon, new Date()) && (await deps.redis.exists(keys.meta)) === 0;
+}
+
+/**
  * The check the reconciler and a reconnect run, holding the coupon lock: counters raised to
  * Postgres's floors, and a heal when the mirror is missing, flagged, or behind Postgres's
  * high-water mark. A finished coupon whose mirror is gone is left alone: its state expired

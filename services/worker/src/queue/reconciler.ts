@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import { listCoupons, type CouponRow } from '@coupons/shared/db';
 import { issueJob, type CouponJobData } from '@coupons/shared/queue';
 import { couponKeys, ticketKey } from '@coupons/shared/redis';
-import { healIfBehind } from '../fast-path/heal-from-postgres.ts';
+import { healIfBehind, isRetired } from '../fast-path/heal-from-postgres.ts';
 import { withCouponLock } from '../lock/coupon-lock.ts';
 import type { WorkerDeps } from '../worker-deps.ts';
 
@@ -75,6 +75,7 @@ export class Reconciler {
   private async healCoupon(coupon: CouponRow): Promise<void> {
     const { redis, config, log } = this.deps;
     const keys = couponKeys(config.REDIS_PREFIX, coupon.code);
+    if (await isRetired(this.deps, coupon, keys)) return;
     await withCouponLock(redis, keys, config.LOCK_LEASE_MS, log, () => healIfBehind(this.deps, coupon.code, keys));
   }
 

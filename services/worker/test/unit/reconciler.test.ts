@@ -143,4 +143,14 @@ describe('Reconciler', () => {
     }
     await t.env.redis.del(t.keysOf(code).pending);
   });
+
+  it('leaves a retired coupon (finished, its state expired) without a single key: its lock is not even tried', async () => {
+    const code = 'RC0009';
+    await insertCoupon(t.deps.db, code, 2, { issued: 2, decidedSeq: 2, lockFence: 4 });
+    const keys = t.keysOf(code);
+    const reconciler = new Reconciler(t.deps, queue);
+    await reconciler.runOnce();
+    await reconciler.runOnce();
+    expect(await t.env.redis.exists(keys.users, keys.pending, keys.seq, keys.meta, keys.fence, keys.lock)).toBe(0);
+  });
 });
