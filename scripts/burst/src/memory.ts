@@ -127,8 +127,15 @@ export interface MemoryReport {
   afterTicketTtl: MemoryAfter | null;
 }
 
+/**
+ * INFO memory's used_memory without what does not belong to the event: the script cache (BullMQ
+ * loads its ~40 scripts on first use, a fixed ~170 KiB that the pre-event baseline does not have)
+ * and client buffers (they follow the connections open at the moment, not the data).
+ */
 export async function usedMemory(redis: Redis): Promise<number> {
-  return Number(/(?:^|\r\n)used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? NaN);
+  const info = await redis.info('memory');
+  const field = (name: string) => Number(new RegExp(String.raw`(?:^|\r\n)${name}:(\d+)`).exec(info)?.[1] ?? 0);
+  return field('used_memory') - field('used_memory_scripts') - field('mem_clients_normal');
 }
 
 /** Samples used_memory every `intervalMs` until stopped; the largest value seen. */
