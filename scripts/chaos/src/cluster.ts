@@ -2,17 +2,14 @@
 // private one), the scenario's own coupons, the scenario's private Redis, and API and worker
 // processes exactly as `pnpm start:api` / `start:worker` run them — each one of them killable,
 // stoppable and replaceable on its own.
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { LocalCluster } from '@coupons/burst/cluster';
 import { dropDatabase } from '@coupons/shared/db';
 import { couponKeys, registerCommands, type CouponKeys } from '@coupons/shared/redis';
 import { connectRedis, redisTarget } from '@coupons/shared/runtime';
-import { createTestEnvironment, spawnService, waitFor, type ServiceProcess, type TestEnvironment } from '@coupons/shared/testing';
+import { createTestEnvironment, spawnService, type ServiceProcess, type TestEnvironment } from '@coupons/shared/testing';
 
 export interface CouponSpec {
   code: string;
@@ -36,11 +33,6 @@ export interface ClusterSpec {
   env: Record<string, string>;
   /** Variables for the API processes only. */
   apiEnv?: Record<string, string>;
-  /**
-   * Another entry file for the API processes (relative to the repository root), e.g. a test's own
-   * wiring; default `services/api/src/main.ts`, as `pnpm start:api` runs it.
-   */
-  apiEntry?: string;
   apis: number;
   /** One entry per worker started with the cluster: that worker's extra variables. */
   workers: Record<string, string>[];
@@ -73,28 +65,6 @@ async function ready(service: ChaosService): Promise<void> {
   }
 }
 
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-/** Like spawnService, for another entry file (see ClusterSpec.apiEntry). */
-function spawnEntry(entry: string, env: Record<string, string>): ServiceProcess {
-  const child = spawn(globalThis.process.execPath, ['--import', 'tsx', entry], { cwd: REPO_ROOT, env: { ...globalThis.process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
-  return {
-    child,
-    output: () => output,
-    waitForOutput: (pattern, timeoutMs = 20_000) => waitFor(() => pattern.test(output), { timeoutMs, message: `${entry} output ${pattern} (so far: ${output.slice(-500)})` }).then(() => {}),
-    signal: (signal) => child.kill(signal),
-    exited,
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
-
 export async function startChaosCluster(spec: ClusterSpec, log: (line: string) => void, onTeardown: (teardown: () => Promise<void>) => void): Promise<ChaosCluster> {
   const databaseName = `coupons_chaos_${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const environment: TestEnvironment = await createTestEnvironment({
@@ -116,7 +86,7 @@ export async function startChaosCluster(spec: ClusterSpec, log: (line: string) =
   const spawn = (kind: ChaosService['kind'], extraEnv: Record<string, string> = {}): ChaosService => {
     const name = kind === 'api' ? `api-${services.filter((s) => s.kind === 'api').length + 1}` : `worker-${++workerCount}`;
     const env = { ...environment.env, ...(kind === 'api' ? { PORT: '0', LOG_LEVEL: 'info', ...spec.apiEnv } : { LOG_LEVEL: 'debug' }), ...extraEnv };
-    const process = kind === 'api' && spec.apiEntry ? spawnEntry(spec.apiEntry, env) : spawnService(kind, env);
+    const process = spawnService(kind, env);
     const service: ChaosService = { name, kind, process };
     services.push(service);
     return service;
