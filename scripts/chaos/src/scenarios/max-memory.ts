@@ -12,12 +12,23 @@ import { waitFor } from '@coupons/shared/testing';
 import { explainWallets, firstBatchAfter, idleWhenDone, seconds } from './common.ts';
 
 const SLOW_BATCHES = { BATCH_SIZE: '5', FAULT_DELAY_BEFORE_COMMIT_MS: '100' };
-/** Headroom over used_memory when capping: a few admissions fit, then Redis refuses. */
-const HEADROOM_BYTES = 32 * 1024;
+/**
+ * The cap, relative to used_memory when it is set: below it, so Redis is at maxmemory at once and
+ * refuses every write under noeviction (a cap just above it does not reliably bite: Redis leaves
+ * its AOF and client buffers out of the comparison, and the burst frees memory as tickets resolve).
+ */
+const HEADROOM_BYTES = -64 * 1024;
 const HOLD_MS = 3_000;
 /** Late refusals: a 503 sent this long after memory was raised is not the cap's. */
 const SETTLE_AFTER_RAISE_MS = 2_000;
 const RETRY_ATTEMPTS = 10;
+/**
+ * A coupon of the scenario's own that nobody else asks for and that cannot sell out: while the cap
+ * holds, probes ask it (each a new user, so each admission must write), so the cap bites even when
+ * the burst itself has already gone quiet (every coupon sold out, answered from the fast path).
+ */
+const PROBE_COUPON = { code: 'M10PROBE', limit: 1_000_000 };
+const PROBE_INTERVAL_MS = 50;
 
 export const maxMemory: Scenario = {
   id: '10',
@@ -27,7 +38,7 @@ export const maxMemory: Scenario = {
   async run(ctx) {
     const redis = await ctx.startRedis();
     const { coupons, demand, codes } = scenarioCoupons('M10', ctx.sizes);
-    const cluster = await ctx.startCluster(redis, { coupons, workers: [SLOW_BATCHES, SLOW_BATCHES] });
+    const cluster = await ctx.startCluster(redis, { coupons: [...coupons, PROBE_COUPON], workers: [SLOW_BATCHES, SLOW_BATCHES] });
     const violations: string[] = [];
     const notes: string[] = [];
     const load = startBurst(cluster, demand, { ...ctx.sizes.burst, rate: ctx.sizes.burst.rate / 2 });
@@ -41,7 +52,14 @@ export const maxMemory: Scenario = {
     const cappedAt = Date.now();
     ctx.log(`maxmemory set to ${used + HEADROOM_BYTES} (used_memory ${used} + ${HEADROOM_BYTES}); holding ${HOLD_MS / 1000} s`);
     // Held at least HOLD_MS, and until Redis has refused something (the cap bit); not forever if it never does.
-    const bit = await waitFor(async () => Date.now() - cappedAt >= HOLD_MS && (await oomErrors()) > oomBefore, { timeoutMs: 15_000, intervalMs: 50, message: 'Redis refusing with OOM' }).then(
+    const probes: ProbeAnswer[] = [];
+    const bit = await waitFor(
+      async () => {
+        probes.push(await issueRequest(cluster.apiUrls[probes.length % cluster.apiUrls.length]!, PROBE_COUPON.code, crypto.randomUUID(), 10_000));
+        return Date.now() - cappedAt >= HOLD_MS && (await oomErrors()) > oomBefore;
+      },
+      { timeoutMs: 15_000, intervalMs: PROBE_INTERVAL_MS, message: 'Redis refusing with OOM' },
+    ).then(
       () => true,
       () => false,
     );
@@ -85,13 +103,18 @@ export const maxMemory: Scenario = {
     const malformed = retries.filter((a) => a.status === 503 && !isRetryLater(a));
     if (late.length) violations.push(`${late.length} requests sent more than ${SETTLE_AFTER_RAISE_MS / 1000} s after memory was raised were answered ${[...new Set(late.map((r) => `${r.status} ${r.code ?? ''}`))].join(', ')}`);
     if (malformed.length) violations.push(`${malformed.length} 503 answers without a problem document and a Retry-After`);
+    const probeRefusals = probes.filter((a) => a.status === 503);
+    const probeErrors = probes.filter((a) => a.status >= 500 && a.status !== 503);
+    if (probeErrors.length) violations.push(`${probeErrors.length} probe admissions during the cap were answered ${[...new Set(probeErrors.map((a) => `${a.status} ${a.code ?? ''}`))].join(', ')}, not 503`);
+    if (probeRefusals.some((a) => !isRetryLater(a))) violations.push('a probe admission refused during the cap had no problem document or Retry-After');
+    notes.push(`${probes.length} probe admissions while capped: ${Object.entries(countAnswers(probes)).map(([k, n]) => `${k} ×${n}`).join(', ')}`);
     if (bit && during.length === 0) notes.push('Redis refused writes, yet no request was answered 503 (the refusals were the workers\')');
     for (const c of observation.facts) if (c.issued < c.limit) violations.push(`${c.code}: the event did not complete after memory was raised: ${c.issued} of ${c.limit} issued`);
     const stillUnserved = unserved.filter((u) => !retries.some((a) => a.userId === u.userId && a.couponCode === u.couponCode && a.status > 0 && a.status < 500));
     if (stillUnserved.length) violations.push(`${stillUnserved.length} clients answered 503 were still not served after memory was raised (${RETRY_ATTEMPTS} attempts each)`);
     const firstServedAfter = Math.min(...observation.requests.filter((r) => r.sentAt >= raisedAt && r.status === 202).map((r) => r.answeredAt! - raisedAt));
     notes.push(
-      `capped at used_memory + ${HEADROOM_BYTES / 1024} KiB for ${seconds(raisedAt - cappedAt)} (used_memory ${used} → ${usedAtCap}): ${oomRefusals} OOM refusals in Redis, ` +
+      `capped at used_memory ${HEADROOM_BYTES / 1024} KiB for ${seconds(raisedAt - cappedAt)} (used_memory ${used} → ${usedAtCap}): ${oomRefusals} OOM refusals in Redis, ` +
         `${during.length} requests answered 503 (${Object.entries(countAnswers(during as ProbeAnswer[])).map(([k, n]) => `${k.replace(/^\S+ /, '')} ×${n}`).join(', ') || 'none'}), 0 allowed as 500; ` +
         `${unserved.length} clients answered only 503 asked again and ${unserved.length - stillUnserved.length} were served; first batch ${seconds(firstBatch)}, ${Number.isFinite(firstServedAfter) ? `first new admission (202) ${seconds(firstServedAfter)} after the raise` : 'no new admission (202) after the raise (the later askers held a ticket or were told SOLD_OUT)'}`,
     );
@@ -108,6 +131,8 @@ export const maxMemory: Scenario = {
         usedAtCap,
         holdMs: raisedAt - cappedAt,
         oomRefusals,
+        probes: probes.length,
+        probesRefused503: probeRefusals.length,
         answered503: during.length,
         retriedClients: unserved.length,
         servedAfterRaise: unserved.length - stillUnserved.length,
