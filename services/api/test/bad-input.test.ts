@@ -12,30 +12,30 @@ describe('bad input', () => {
     { method: 'GET', path: '/v1/me/coupons' },
   ])('X-User-Id on $method $path', ({ method, path }) => {
     it.each([undefined, '', '   '])('answers 401 MISSING_USER_ID for %j', async (userId) => {
-      expectProblem(await send(t, method, path, { userId }), 401, 'MISSING_USER_ID');
+      expectProblem(await send(t, method, path, { userId }), 'MISSING_USER_ID');
     });
 
     const uuid = newUserId();
     it.each(['me', '42', `${uuid}0`, `{${uuid}}`, `${uuid},${newUserId()}`, "' OR 1=1 --", 'x'.repeat(4_000)])(
       'answers 400 INVALID_USER_ID for %s',
       async (userId) => {
-        expectProblem(await send(t, method, path, { userId }), 400, 'INVALID_USER_ID');
+        expectProblem(await send(t, method, path, { userId }), 'INVALID_USER_ID');
       },
     );
   });
 
   describe('issue-request body', () => {
     it.each(['{', '{"a":', '{}}', 'null', '"x"', '1'])('answers 400 MALFORMED_JSON for %s', async (body) => {
-      expectProblem(await requestCoupon(t, 'A0001', newUserId(), body), 400, 'MALFORMED_JSON');
+      expectProblem(await requestCoupon(t, 'A0001', newUserId(), body), 'MALFORMED_JSON');
     });
 
     it.each([{ extra: 1 }, { userId: newUserId() }, [], [{}]])('answers 400 INVALID_BODY for %j', async (body) => {
-      expectProblem(await requestCoupon(t, 'A0001', newUserId(), body), 400, 'INVALID_BODY');
+      expectProblem(await requestCoupon(t, 'A0001', newUserId(), body), 'INVALID_BODY');
     });
 
     it('answers 413 PAYLOAD_TOO_LARGE for a body over the limit', async () => {
       const body = { pad: 'x'.repeat(t.env.config.BODY_LIMIT_BYTES) };
-      expectProblem(await requestCoupon(t, 'A0001', newUserId(), body), 413, 'PAYLOAD_TOO_LARGE');
+      expectProblem(await requestCoupon(t, 'A0001', newUserId(), body), 'PAYLOAD_TOO_LARGE');
     });
 
     it.each<Record<string, string>>([
@@ -43,7 +43,7 @@ describe('bad input', () => {
       { 'content-type': 'application/json', 'content-encoding': 'x-unknown' },
     ])('answers 415 UNSUPPORTED_ENCODING for %j', async (headers) => {
       const res = await send(t, 'POST', '/v1/coupons/A0001/issue-requests', { userId: newUserId(), body: '{}', headers });
-      expectProblem(res, 415, 'UNSUPPORTED_ENCODING');
+      expectProblem(res, 'UNSUPPORTED_ENCODING');
     });
 
     it.each(['text/plain', 'application/x-www-form-urlencoded'])('answers 415 UNSUPPORTED_MEDIA_TYPE for a %s body', async (type) => {
@@ -52,13 +52,13 @@ describe('bad input', () => {
         body: 'a=1',
         headers: { 'content-type': type },
       });
-      expectProblem(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
+      expectProblem(res, 'UNSUPPORTED_MEDIA_TYPE');
     });
 
     it('leaves no ticket and no job behind a refused request', async () => {
       const userId = newUserId();
       const jobsBefore = await countJobs(t);
-      expectProblem(await requestCoupon(t, 'A0001', userId, { extra: true }), 400, 'INVALID_BODY');
+      expectProblem(await requestCoupon(t, 'A0001', userId, { extra: true }), 'INVALID_BODY');
       expect(await countJobs(t)).toBe(jobsBefore);
       expect((await requestCoupon(t, 'A0001', userId)).status).toBe(202);
     });
@@ -67,7 +67,7 @@ describe('bad input', () => {
   it.each(['a0001', 'A'.repeat(500), '%00', 'A0001%00', '%E0%A4%A', '%ED%95%9C', 'A%2F1', '%25', 'A0001%20'])(
     'answers 400 INVALID_COUPON_CODE for the coupon code %s',
     async (code) => {
-      expectProblem(await requestCoupon(t, code, newUserId()), 400, 'INVALID_COUPON_CODE');
+      expectProblem(await requestCoupon(t, code, newUserId()), 'INVALID_COUPON_CODE');
     },
   );
 
@@ -78,6 +78,6 @@ describe('bad input', () => {
     ['GET', '/v1/coupons/A0001/issue-requests'],
     ['PUT', `/v1/tickets/${uuidv7()}`],
   ])('answers %s %s with 404 ROUTE_NOT_FOUND', async (method, path) => {
-    expectProblem(await send(t, method, path, { userId: newUserId() }), 404, 'ROUTE_NOT_FOUND');
+    expectProblem(await send(t, method, path, { userId: newUserId() }), 'ROUTE_NOT_FOUND');
   });
 });

@@ -17,11 +17,11 @@ describe('coupon opening windows', () => {
   });
 
   it('answers 409 EVENT_NOT_OPEN before the window starts', async () => {
-    expectProblem(await requestCoupon(t, future.code, newUserId()), 409, 'EVENT_NOT_OPEN');
+    expectProblem(await requestCoupon(t, future.code, newUserId()), 'EVENT_NOT_OPEN');
   });
 
   it('answers 409 EVENT_NOT_OPEN after the window ended', async () => {
-    expectProblem(await requestCoupon(t, past.code, newUserId()), 409, 'EVENT_NOT_OPEN');
+    expectProblem(await requestCoupon(t, past.code, newUserId()), 'EVENT_NOT_OPEN');
   });
 
   it('shows the window on GET /v1/coupons/{code}', async () => {
@@ -36,7 +36,7 @@ describe('coupon opening windows', () => {
     await waitFor(() => t.api.catalog.find(soon.code), { message: 'the catalog to learn of SOON1' });
     const userId = newUserId();
 
-    expectProblem(await requestCoupon(t, soon.code, userId), 409, 'EVENT_NOT_OPEN');
+    expectProblem(await requestCoupon(t, soon.code, userId), 'EVENT_NOT_OPEN');
     const admitted = await waitFor(async () => {
       const res = await requestCoupon(t, soon.code, userId);
       return res.status === 409 ? undefined : res;

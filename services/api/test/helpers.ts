@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import { couponKeys, ticketKey } from '@coupons/shared/redis';
 import { openUntouchedCoupon } from '@coupons/shared/testing';
+import { PROBLEMS, problemType, type ProblemCode, type ProblemCodeWith } from '../src/errors/problem-catalog.ts';
 import { startTestApi, type TestApi, type TestApiOptions } from './api-harness.ts';
 
 /** What a test needs of an HTTP answer; `body` is parsed when the answer is JSON. */
@@ -70,18 +71,24 @@ export const post = (t: TestApi, path: string, userId?: string, body?: unknown):
 export const requestCoupon = (t: TestApi, code: string, userId: string, body?: unknown): Promise<Reply> =>
   post(t, `/v1/coupons/${code}/issue-requests`, userId, body);
 
-/** An RFC 9457 problem with exactly the contract's fields, its status mirrored in the body. */
-export function expectProblem(res: Reply, status: number, code: string): void {
+/**
+ * An RFC 9457 problem with exactly the contract's fields: the catalog's status (on the answer and
+ * mirrored in the body), title and type for `code`, and a detail. problem-catalog.test.ts pins
+ * each code's status to the contract, so a status is asserted here without being repeated.
+ */
+export function expectProblem(res: Reply, code: ProblemCode): void {
+  const { status, title } = PROBLEMS[code];
   expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json\b/);
   expect(Object.keys(res.body).sort()).toEqual(['code', 'detail', 'status', 'title', 'type']);
   expect(res.body.status).toBe(status);
+  expect({ type: res.body.type, title: res.body.title }).toEqual({ type: problemType(code), title });
   for (const field of ['type', 'title', 'detail'] as const) expect(res.body[field]).toEqual(expect.stringMatching(/\S/));
 }
 
 /** A 503 the client can act on: the problem, and a Retry-After in whole seconds. */
-export function expectRetryLater(res: Reply, code: 'UNAVAILABLE' | 'OVERLOADED'): void {
-  expectProblem(res, 503, code);
+export function expectRetryLater(res: Reply, code: ProblemCodeWith<503>): void {
+  expectProblem(res, code);
   expect(res.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
 }
 

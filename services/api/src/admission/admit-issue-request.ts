@@ -44,7 +44,7 @@ const soldOutProblems = new Map<string, HttpError>();
 function soldOutProblem(couponCode: string): HttpError {
   let problem = soldOutProblems.get(couponCode);
   if (!problem) {
-    problem = new HttpError(409, 'SOLD_OUT', `Coupon ${couponCode} is sold out.`);
+    problem = new HttpError('SOLD_OUT', `Coupon ${couponCode} is sold out.`);
     soldOutProblems.set(couponCode, problem);
   }
   return problem;
@@ -83,7 +83,7 @@ export async function admitIssueRequest(deps: AdmissionDeps, couponCode: string,
   // Taken before any write of this request, so the confirmation covers all of them.
   const replication = replicaAck?.begin();
   const coupon = await catalog.find(couponCode);
-  if (!coupon) throw new HttpError(404, 'COUPON_NOT_FOUND', `No coupon with code ${couponCode}.`);
+  if (!coupon) throw new HttpError('COUPON_NOT_FOUND', `No coupon with code ${couponCode}.`);
 
   const admit = (replaceExpired: boolean): Promise<AdmissionResult> =>
     admitInRedis(redis, config.REDIS_PREFIX, {
@@ -119,11 +119,11 @@ export async function admitIssueRequest(deps: AdmissionDeps, couponCode: string,
       // through the router costs more than the admission itself.
       return { soldOut: true, problem: soldOutProblem(couponCode) };
     case 'overloaded':
-      throw new HttpError(503, 'OVERLOADED', `Too many requests are waiting for ${couponCode}; retry later.`, {
+      throw new HttpError('OVERLOADED', `Too many requests are waiting for ${couponCode}; retry later.`, {
         'Retry-After': String(config.RETRY_AFTER_SECONDS),
       });
     case 'not_open':
-      throw new HttpError(409, 'EVENT_NOT_OPEN', `Coupon ${couponCode} is not open for requests now.`);
+      throw new HttpError('EVENT_NOT_OPEN', `Coupon ${couponCode} is not open for requests now.`);
     case 'not_ready':
       return answerWithoutFastPath(deps, coupon, userId);
     case 'admitted': {

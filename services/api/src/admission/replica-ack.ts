@@ -39,7 +39,7 @@ export class ReplicaAckError extends HttpError {
     /** Why (for logs and tests; the client sees the generic 503 UNAVAILABLE). */
     readonly reason: string,
   ) {
-    super(503, 'UNAVAILABLE', 'Redis replication is unavailable; retry later.', { 'Retry-After': String(retryAfterSeconds) });
+    super('UNAVAILABLE', 'Redis replication is unavailable; retry later.', { 'Retry-After': String(retryAfterSeconds) });
   }
 }
 

@@ -2,17 +2,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { HttpError, unavailable } from './http-error.ts';
 import { dependencyDown } from './dependency-failure.ts';
-
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  404: 'Not Found',
-  409: 'Conflict',
-  413: 'Content Too Large',
-  415: 'Unsupported Media Type',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
+import { problemType } from './problem-catalog.ts';
 
 const serialised = new WeakMap<HttpError, string>();
 
@@ -20,8 +10,8 @@ function problemBody(error: HttpError): string {
   let body = serialised.get(error);
   if (body === undefined) {
     body = JSON.stringify({
-      type: `https://coupons.example/problems/${error.code.toLowerCase().replaceAll('_', '-')}`,
-      title: TITLES[error.status] ?? 'Error',
+      type: problemType(error.code),
+      title: error.title,
       status: error.status,
       detail: error.detail,
       code: error.code,
@@ -43,25 +33,25 @@ export function sendProblem(res: Response, error: HttpError): void {
 function bodyParserProblem(error: { type?: string; status?: number; limit?: number }): HttpError | undefined {
   switch (error.type) {
     case 'entity.parse.failed':
-      return new HttpError(400, 'MALFORMED_JSON', 'The request body is not valid JSON.');
+      return new HttpError('MALFORMED_JSON');
     case 'entity.too.large':
-      return new HttpError(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${error.limit} bytes.`);
+      return new HttpError('PAYLOAD_TOO_LARGE', `The request body is larger than ${error.limit} bytes.`);
     case 'encoding.unsupported':
     case 'charset.unsupported':
-      return new HttpError(415, 'UNSUPPORTED_ENCODING', 'The request body encoding is not supported.');
+      return new HttpError('UNSUPPORTED_ENCODING');
     case 'request.aborted':
     case 'request.size.invalid':
     case 'stream.encoding.set':
-      return new HttpError(400, 'BAD_REQUEST_BODY', 'The request body could not be read.');
+      return new HttpError('BAD_REQUEST_BODY');
     default:
-      return error.status && error.status >= 400 && error.status < 500
-        ? new HttpError(error.status, 'BAD_REQUEST', 'The request could not be processed.')
-        : undefined;
+      // Any other client error a library raises (none of the parsers configured here does) is
+      // the generic 400: the catalog, not the library, decides what the API answers.
+      return error.status && error.status >= 400 && error.status < 500 ? new HttpError('BAD_REQUEST') : undefined;
   }
 }
 
 export function notFoundHandler(): RequestHandler {
-  return (req, _res, next) => next(new HttpError(404, 'ROUTE_NOT_FOUND', `No route for ${req.method} ${req.path}.`));
+  return (req, _res, next) => next(new HttpError('ROUTE_NOT_FOUND', `No route for ${req.method} ${req.path}.`));
 }
 
 /** The one error middleware: known errors as problems, dependency outages as 503, anything else a logged 500. */
@@ -77,7 +67,7 @@ export function problemMiddleware(log: Logger, retryAfterSeconds: number): Error
     }
     if (!problem) {
       log.error({ err: error, method: req.method, path: req.path }, 'unhandled error');
-      problem = new HttpError(500, 'INTERNAL', 'Something went wrong on our side.');
+      problem = new HttpError('INTERNAL');
     }
     if (res.headersSent) return res.end();
     sendProblem(res, problem);

@@ -6,9 +6,9 @@ import { HttpError } from '../errors/http-error.ts';
 export function requireUserId(req: Request): string {
   const raw = req.get('x-user-id');
   if (raw === undefined || raw.trim() === '') {
-    throw new HttpError(401, 'MISSING_USER_ID', 'The X-User-Id header is required.');
+    throw new HttpError('MISSING_USER_ID');
   }
   const parsed = userIdHeaderSchema.safeParse(raw.trim());
-  if (!parsed.success) throw new HttpError(400, 'INVALID_USER_ID', 'X-User-Id must be a UUID.');
+  if (!parsed.success) throw new HttpError('INVALID_USER_ID');
   return parsed.data.toLowerCase();
 }

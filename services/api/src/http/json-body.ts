@@ -8,6 +8,6 @@ import { HttpError } from '../errors/http-error.ts';
 export function rejectNonJsonBody(req: Request): void {
   const carriesBytes = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
   if (req.body === undefined && carriesBytes) {
-    throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'The request body must be application/json (or empty).');
+    throw new HttpError('UNSUPPORTED_MEDIA_TYPE');
   }
 }

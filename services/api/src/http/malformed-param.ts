@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler } from 'express';
 import { HttpError } from '../errors/http-error.ts';
+import type { ProblemCodeWith } from '../errors/problem-catalog.ts';
 
 /**
  * Express decodes path parameters while matching, before any handler runs, so a malformed
@@ -7,8 +8,8 @@ import { HttpError } from '../errors/http-error.ts';
  * router's routes, this answers with the code of the parameter the client got wrong
  * instead of a generic 400.
  */
-export function malformedParamProblem(code: string, what: string): ErrorRequestHandler {
+export function malformedParamProblem(code: ProblemCodeWith<400>, what: string): ErrorRequestHandler {
   return (error, _req, _res, next) => {
-    next(error instanceof URIError ? new HttpError(400, code, `Invalid ${what}: malformed percent-encoding.`) : error);
+    next(error instanceof URIError ? new HttpError(code, `Invalid ${what}: malformed percent-encoding.`) : error);
   };
 }

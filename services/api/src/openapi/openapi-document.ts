@@ -12,19 +12,44 @@ import {
   walletEntrySchema,
   z,
 } from '@coupons/shared/schemas';
+import { PROBLEM_CODES, PROBLEMS, problemType, type ProblemCode } from '../errors/problem-catalog.ts';
 
-const problem = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: problemSchema } },
-});
 const json = (description: string, schema: z.ZodType) => ({ description, content: { 'application/json': { schema } } });
 const retryAfter = { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' as const } } };
 
+/** Where each catalog entry is documented: one named example per code, referenced by the routes that answer it. */
+const exampleRef = (code: ProblemCode) => ({ $ref: `#/components/examples/${code}` });
+
+/**
+ * A route's problem answers, grouped by status from the catalog: each status lists its codes
+ * (with their default detail) and refers to each code's example; a status whose codes ask the
+ * client to come back later documents Retry-After.
+ */
+function problems(...codes: ProblemCode[]) {
+  const byStatus = new Map<number, ProblemCode[]>();
+  for (const code of codes) byStatus.set(PROBLEMS[code].status, [...(byStatus.get(PROBLEMS[code].status) ?? []), code]);
+  return Object.fromEntries(
+    [...byStatus].map(([status, group]) => [
+      status,
+      {
+        description: group.map((code) => `${code}: ${PROBLEMS[code].detail}`).join(' '),
+        content: {
+          'application/problem+json': { schema: problemSchema, examples: Object.fromEntries(group.map((code) => [code, exampleRef(code)])) },
+        },
+        ...(group.some((code) => 'retryAfter' in PROBLEMS[code]) && { headers: retryAfter }),
+      },
+    ]),
+  );
+}
+
+/** Problems no route lists because any request may get them: an unknown route, a library's client error, a bug of ours. */
+export const ANY_ROUTE_PROBLEMS = ['ROUTE_NOT_FOUND', 'BAD_REQUEST', 'INTERNAL'] as const satisfies readonly ProblemCode[];
+
 const userHeader = z.object({ 'x-user-id': userIdHeaderSchema });
-const identityProblems = {
-  400: problem('Invalid input (INVALID_USER_ID, INVALID_COUPON_CODE, INVALID_TICKET_ID, MALFORMED_JSON, INVALID_BODY).'),
-  401: problem('MISSING_USER_ID: no X-User-Id header.'),
-};
+/** The gateway's identity, on every user-facing route (http/identity.ts). */
+const IDENTITY = ['MISSING_USER_ID', 'INVALID_USER_ID'] as const satisfies readonly ProblemCode[];
+/** What reading a request body can answer (express.json and http/json-body.ts). */
+const BODY = ['MALFORMED_JSON', 'BAD_REQUEST_BODY', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'UNSUPPORTED_ENCODING'] as const satisfies readonly ProblemCode[];
 
 const ROUTES: RouteConfig[] = [
   {
@@ -41,12 +66,7 @@ const ROUTES: RouteConfig[] = [
     responses: {
       202: { ...json('Admitted: a new queued ticket.', ticketAcceptedSchema), headers: { Location: { schema: { type: 'string' } } } },
       200: json('This user already has a ticket for this coupon: its current state.', ticketAcceptedSchema),
-      ...identityProblems,
-      404: problem('COUPON_NOT_FOUND.'),
-      409: problem('SOLD_OUT (the coupon is exhausted) or EVENT_NOT_OPEN (outside its window).'),
-      413: problem('PAYLOAD_TOO_LARGE.'),
-      415: problem('UNSUPPORTED_MEDIA_TYPE (a body that is not JSON) or UNSUPPORTED_ENCODING (a charset or Content-Encoding the API does not read).'),
-      503: { ...problem('OVERLOADED (backlog over its bound) or UNAVAILABLE (Redis or Postgres unreachable).'), headers: retryAfter },
+      ...problems(...IDENTITY, 'INVALID_COUPON_CODE', 'INVALID_BODY', ...BODY, 'COUPON_NOT_FOUND', 'SOLD_OUT', 'EVENT_NOT_OPEN', 'OVERLOADED', 'UNAVAILABLE'),
     },
   },
   {
@@ -56,16 +76,14 @@ const ROUTES: RouteConfig[] = [
     request: { params: z.object({ ticketId: ticketIdSchema }), headers: userHeader },
     responses: {
       200: json('The ticket: queued (with position), issued (with walletId) or rejected (with reason).', ticketSchema),
-      ...identityProblems,
-      404: problem('TICKET_NOT_FOUND: unknown, expired, or not this user’s.'),
-      503: { ...problem('UNAVAILABLE.'), headers: retryAfter },
+      ...problems(...IDENTITY, 'INVALID_TICKET_ID', 'TICKET_NOT_FOUND', 'UNAVAILABLE'),
     },
   },
   {
     method: 'get',
     path: '/v1/coupons',
     summary: 'List coupons with issued and remaining quantities',
-    responses: { 200: json('All coupons.', z.array(couponSchema)), 503: problem('UNAVAILABLE.') },
+    responses: { 200: json('All coupons.', z.array(couponSchema)), ...problems('UNAVAILABLE') },
   },
   {
     method: 'get',
@@ -74,9 +92,7 @@ const ROUTES: RouteConfig[] = [
     request: { params: z.object({ code: couponCodeSchema }) },
     responses: {
       200: json('The coupon.', couponSchema),
-      400: problem('INVALID_COUPON_CODE.'),
-      404: problem('COUPON_NOT_FOUND.'),
-      503: problem('UNAVAILABLE.'),
+      ...problems('INVALID_COUPON_CODE', 'COUPON_NOT_FOUND', 'UNAVAILABLE'),
     },
   },
   {
@@ -84,7 +100,7 @@ const ROUTES: RouteConfig[] = [
     path: '/v1/me/coupons',
     summary: "The caller's wallet",
     request: { headers: userHeader },
-    responses: { 200: json('Coupons issued to the caller.', z.array(walletEntrySchema)), ...identityProblems, 503: problem('UNAVAILABLE.') },
+    responses: { 200: json('Coupons issued to the caller.', z.array(walletEntrySchema)), ...problems(...IDENTITY, 'UNAVAILABLE') },
   },
   { method: 'get', path: '/healthz', summary: 'Liveness', responses: { 200: json('The process serves HTTP.', healthSchema) } },
   {
@@ -105,12 +121,17 @@ const ROUTES: RouteConfig[] = [
 export function buildOpenApiDocument() {
   const registry = new OpenAPIRegistry();
   for (const route of ROUTES) registry.registerPath(route);
+  // The whole catalog, one example per code (with its default detail): what the routes refer to.
+  for (const code of PROBLEM_CODES) {
+    const { status, title, detail } = PROBLEMS[code];
+    registry.registerComponent('examples', code, { summary: `${status} ${code}`, value: { type: problemType(code), title, status, detail, code } });
+  }
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: {
       title: 'Coupon event API',
       version: '1.0.0',
-      description: 'First-come-first-served coupon issuance. Errors are RFC 9457 problem details with a stable `code`.',
+      description: `First-come-first-served coupon issuance. Errors are RFC 9457 problem details with a stable \`code\`; each route lists the codes it answers, and any request may also get ${ANY_ROUTE_PROBLEMS.map((code) => `${PROBLEMS[code].status} ${code}`).join(', ')}.`,
     },
     servers: [{ url: '/' }],
   });

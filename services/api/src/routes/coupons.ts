@@ -28,7 +28,7 @@ export function couponsRouter(db: Kysely<Database>): Router {
   router.get('/v1/coupons/:code', async (req, res) => {
     const code = parseOr400(couponCodeSchema, req.params.code, 'INVALID_COUPON_CODE', 'coupon code');
     const row = await findCouponByCode(db, code);
-    if (!row) throw new HttpError(404, 'COUPON_NOT_FOUND', `No coupon with code ${code}.`);
+    if (!row) throw new HttpError('COUPON_NOT_FOUND', `No coupon with code ${code}.`);
     res.json(toCouponView(row));
   });
   router.use(malformedParamProblem('INVALID_COUPON_CODE', 'coupon code'));

@@ -40,7 +40,7 @@ export function ticketsRouter(redis: Redis, db: Kysely<Database>, prefix: string
     const ticket = tagged.length === 0 ? undefined : ((await readTicket(redis, prefix, ticketId, tagged)) ?? (await ticketFromWallet(db, ticketId)));
     // Someone else's ticket is answered exactly like a missing one: ids are not an oracle.
     if (!ticket || ticket.userId !== userId) {
-      throw new HttpError(404, 'TICKET_NOT_FOUND', `No ticket ${ticketId} for this user.`);
+      throw new HttpError('TICKET_NOT_FOUND', `No ticket ${ticketId} for this user.`);
     }
     res.json({
       ticketId: ticket.ticketId,
