@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { admitInRedis, couponKeys, type AdmitRequest, type CouponKeys } from '../src/redis/index.ts';
+import { couponScripts, couponKeys, type AdmitRequest, type CouponKeys } from '../src/redis/index.ts';
 import type { AdmissionResult } from '../src/domain/index.ts';
 import { createTestEnvironment, openUntouchedCoupon, type TestEnvironment } from '../src/testing/index.ts';
 
@@ -61,7 +61,7 @@ export function useRedisWorld(): RedisWorld {
       return { code, keys };
     },
     async admit({ code }, userId, { redis = world.env.redis, ...request } = {}) {
-      return admitInRedis(redis, world.env.config.REDIS_PREFIX, {
+      return couponScripts(redis, world.env.config.REDIS_PREFIX).admit({
         couponCode: code,
         userId,
         ticketId: randomUUID(),

@@ -4,7 +4,7 @@
 //
 // Each admission is the API's own, in Redis (no HTTP, no Postgres): what
 // services/api/src/admission/admit-issue-request.ts does for a new user: ReplicaAck.begin() before
-// any write (durable), admitInRedis on the admission connection, Queue.add of issueJob() on the
+// any write (durable), couponScripts on the admission connection, Queue.add of issueJob() on the
 // queue connection, then ReplicaAck.confirmReplicated (durable). Connections get the API's own
 // options (auto-pipelining on both write connections; the ack connection without). The coupon's
 // fast path is opened as a worker's heal would (openUntouchedCoupon), so every admission is admitted.
@@ -18,7 +18,7 @@ import type { Redis } from 'ioredis';
 import { loadConfig } from '@coupons/shared/config';
 import { newTicketId } from '@coupons/shared/domain';
 import { issueJob, type CouponJobData } from '@coupons/shared/queue';
-import { admitInRedis, ISSUE_QUEUE_NAME, queuePrefix, registerCommands, type CouponRedis } from '@coupons/shared/redis';
+import { couponScripts, ISSUE_QUEUE_NAME, queuePrefix, registerCommands, type CouponRedis } from '@coupons/shared/redis';
 import { connectRedis } from '@coupons/shared/runtime';
 import { openUntouchedCoupon, startRedisServer, waitFor, type AppendFsync, type RedisServer } from '@coupons/shared/testing';
 // The API is a service and its package (@coupons/api) exports nothing: the API's own ReplicaAck and
@@ -89,7 +89,7 @@ async function admitOne(client: AdmissionClient, confirm: Confirm, couponCode: s
   const { redis, queue, ack } = client;
   // Taken before any write of this admission, so the confirmation covers all of them.
   const replication = confirm === 'groupCommit' ? ack!.begin() : undefined;
-  const result = await admitInRedis(redis, PREFIX, {
+  const result = await couponScripts(redis, PREFIX).admit({
     couponCode,
     userId: randomUUID(),
     ticketId: newTicketId(couponCode),

@@ -10,7 +10,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Database } from '@coupons/shared/db';
 import { newTicketId } from '@coupons/shared/domain';
 import { issueJob, type IssueJobData } from '@coupons/shared/queue';
-import { admitInRedis, ISSUE_QUEUE_NAME, queuePrefix } from '@coupons/shared/redis';
+import { couponScripts, ISSUE_QUEUE_NAME, queuePrefix } from '@coupons/shared/redis';
 import { openUntouchedCoupon, type TestEnvironment } from '@coupons/shared/testing';
 
 const CHUNK = 1_000;
@@ -51,7 +51,7 @@ export async function prefillAdmittedTickets(environment: TestEnvironment, queue
     const replies = [];
     for (let i = 0; i < size; i++) {
       replies.push(
-        admitInRedis(redis, config.REDIS_PREFIX, {
+        couponScripts(redis, config.REDIS_PREFIX).admit({
           couponCode,
           userId: randomUUID(),
           ticketId: newTicketId(couponCode),

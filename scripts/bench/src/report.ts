@@ -166,7 +166,7 @@ export function durabilityTable({ runs }: DurabilityMeasurements): string {
 function durabilityNote({ replicaTimeoutMs }: DurabilityMeasurements): string {
   return (
     'Durability: each setup on private redis-servers (AOF on, RDB off; the replica also appendfsync everysec), the API\'s own admission ' +
-    '(admitInRedis on the API\'s connection options, then Queue.add of issueJob; durable: ReplicaAck.confirmReplicated, ' +
+    '(couponScripts on the API\'s connection options, then Queue.add of issueJob; durable: ReplicaAck.confirmReplicated, ' +
     `WAIT timeout ${replicaTimeoutMs} ms), timed per admission from its start to its confirmation; every Redis emptied and its AOF rewritten between runs.`
   );
 }

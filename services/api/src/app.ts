@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '@coupons/shared/config';
 import type { Database } from '@coupons/shared/db';
 import type { CouponJobData } from '@coupons/shared/queue';
-import type { CouponRedis } from '@coupons/shared/redis';
+import { couponScripts, type CouponRedis } from '@coupons/shared/redis';
 import { HealRequests } from './admission/heal-requests.ts';
 import type { ReplicaAck } from './admission/replica-ack.ts';
 import { CouponCatalog } from './coupons/coupon-catalog.ts';
@@ -72,7 +72,7 @@ export async function createApp(deps: AppDeps): Promise<ApiApp> {
   app.use(express.json({ limit: config.BODY_LIMIT_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
 
   // The hot paths of a burst first: express tries routers in order.
-  app.use(issueRequestsRouter({ config, redis, db, queue, catalog, metrics, heals: new HealRequests(queue), replicaAck }));
+  app.use(issueRequestsRouter({ config, scripts: couponScripts(redis, config.REDIS_PREFIX), db, queue, catalog, metrics, heals: new HealRequests(queue), replicaAck }));
   app.use(ticketsRouter(redis, db, config.REDIS_PREFIX, catalog));
   app.use(couponsRouter(db));
   app.use(meRouter(db));

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admitInRedis, couponKeys } from '@coupons/shared/redis';
+import { couponScripts, couponKeys } from '@coupons/shared/redis';
 import { createTestEnvironment, openUntouchedCoupon, waitFor, type ServiceProcess, type TestEnvironment } from '@coupons/shared/testing';
 import { createCoupon, startWorkers } from './event-harness.ts';
 
@@ -25,7 +25,7 @@ describe('the reconciler', () => {
     const stranded: string[] = [];
     await openUntouchedCoupon(env.redis, env.config.REDIS_PREFIX, 'R0005', 5);
     for (let i = 0; i < 3; i++) {
-      const admitted = await admitInRedis(env.redis, env.config.REDIS_PREFIX, {
+      const admitted = await couponScripts(env.redis, env.config.REDIS_PREFIX).admit({
         couponCode: 'R0005', userId: crypto.randomUUID(), ticketId: crypto.randomUUID(),
         maxBacklog: 1000, startsAt: new Date(0), endsAt: null, decidedSeqFloor: 0,
       });

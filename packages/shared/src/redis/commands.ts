@@ -3,7 +3,9 @@ import type { Redis, Result } from 'ioredis';
 
 /**
  * The Lua scripts, one file each (`name-<number of keys>.lua`, header documents KEYS/ARGV/return),
- * registered once per connection with `defineCommand` so ioredis sends EVALSHA.
+ * registered once per connection with `defineCommand` so ioredis sends EVALSHA. What two scripts
+ * write alike lives in `lua/includes/` and is pulled in by a `--@include <name>` line (BullMQ's
+ * pattern), so e.g. the ticket hash's layout is written once.
  */
 const SCRIPTS = {
   admitIssueRequest: 'admit-4.lua',
@@ -15,6 +17,7 @@ const SCRIPTS = {
   raiseCounterFloor: 'raise-counter-1.lua',
   ticketProgress: 'ticket-progress-2.lua',
   retireCouponState: 'retire-coupon-state-5.lua',
+  restoreWalletTickets: 'restore-wallet-tickets-1.lua',
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
@@ -23,12 +26,14 @@ function numberOfKeys(file: string): number {
   return Number(/-(\d+)\.lua$/.exec(file)![1]);
 }
 
-const sources = new Map<ScriptName, string>(
-  Object.entries(SCRIPTS).map(([name, file]) => [
-    name as ScriptName,
-    readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8'),
-  ]),
-);
+const readLua = (path: string) => readFileSync(new URL(`./lua/${path}`, import.meta.url), 'utf8');
+
+/** A script's source with its `--@include name` lines replaced by lua/includes/name.lua. */
+export function scriptSource(file: string): string {
+  return readLua(file).replace(/^--@include ([a-z0-9-]+)$/gm, (_line, name: string) => readLua(`includes/${name}.lua`));
+}
+
+const sources = new Map<ScriptName, string>(Object.entries(SCRIPTS).map(([name, file]) => [name as ScriptName, scriptSource(file)]));
 
 /** Adds the coupon commands to a connection (idempotent). */
 export function registerCommands<R extends Redis>(redis: R): R & CouponCommands {
@@ -45,7 +50,7 @@ type Arg = string | number;
 export interface CouponCommands {
   admitIssueRequest(
     users: string, pending: string, seq: string, meta: string,
-    userId: string, ticketId: string, couponCode: string, maxBacklog: number, ticketPrefix: string,
+    userId: string, ticketId: string, maxBacklog: number, ticketPrefix: string,
     startsAtMs: number, endsAtMs: number, decidedSeqFloor: number | string, replaceExpired: 0 | 1,
   ): Promise<[number, string, string, number, number, number]>;
   readDecisionBatch(pending: string, meta: string, seq: string, batchSize: number, ticketPrefix: string): Promise<string[]>;
@@ -60,6 +65,7 @@ export interface CouponCommands {
   raiseCounterFloor(counter: string, floor: number | string): Promise<number>;
   ticketProgress(pending: string, ticket: string, ticketId: string): Promise<'queued' | 'issued' | 'rejected' | 'orphan' | 'gone'>;
   retireCouponState(users: string, pending: string, seq: string, meta: string, fence: string, retentionSeconds: number): Promise<number>;
+  restoreWalletTickets(users: string, ticketPrefix: string, ttlSeconds: number, ...wallets: Arg[]): Promise<number>;
 }
 
 export type CouponRedis = Redis & CouponCommands;

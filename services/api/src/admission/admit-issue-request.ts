@@ -5,7 +5,7 @@ import type { Config } from '@coupons/shared/config';
 import { findWalletOfUser, type Database, type IssuedWallet } from '@coupons/shared/db';
 import { newTicketId, type AdmissionResult } from '@coupons/shared/domain';
 import { issueJob, type CouponJobData } from '@coupons/shared/queue';
-import { admitInRedis, type CouponRedis } from '@coupons/shared/redis';
+import type { CouponScripts } from '@coupons/shared/redis';
 import { HttpError, unavailable } from '../errors/http-error.ts';
 import type { CatalogCoupon, CouponCatalog } from '../coupons/coupon-catalog.ts';
 import type { ApiMetrics } from '../metrics/metrics.ts';
@@ -22,7 +22,8 @@ const HEAL_POLL_MS = 50;
 
 export interface AdmissionDeps {
   config: Config;
-  redis: CouponRedis;
+  /** The coupon scripts on the admission connection. */
+  scripts: CouponScripts;
   db: Kysely<Database>;
   queue: Queue<CouponJobData>;
   catalog: CouponCatalog;
@@ -79,14 +80,14 @@ function heldWallet(wallet: IssuedWallet): Admitted {
  * a second ticket.
  */
 export async function admitIssueRequest(deps: AdmissionDeps, couponCode: string, userId: string): Promise<Admitted | SoldOut> {
-  const { config, redis, db, queue, catalog, metrics, replicaAck } = deps;
+  const { config, scripts, db, queue, catalog, metrics, replicaAck } = deps;
   // Taken before any write of this request, so the confirmation covers all of them.
   const replication = replicaAck?.begin();
   const coupon = await catalog.find(couponCode);
   if (!coupon) throw new HttpError('COUPON_NOT_FOUND', `No coupon with code ${couponCode}.`);
 
   const admit = (replaceExpired: boolean): Promise<AdmissionResult> =>
-    admitInRedis(redis, config.REDIS_PREFIX, {
+    scripts.admit({
       couponCode,
       userId,
       ticketId: newTicketId(couponCode),

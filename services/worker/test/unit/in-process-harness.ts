@@ -12,7 +12,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { loadConfig, type Config } from '@coupons/shared/config';
 import { createDb, type Database } from '@coupons/shared/db';
 import { newTicketId } from '@coupons/shared/domain';
-import { admitInRedis, couponKeys, ticketKey, type CouponKeys } from '@coupons/shared/redis';
+import { couponScripts, couponKeys, ticketKey, type CouponKeys } from '@coupons/shared/redis';
 import { createLogger } from '@coupons/shared/runtime';
 import { createTestEnvironment, openUntouchedCoupon, type TestEnvironment } from '@coupons/shared/testing';
 import type { WorkerDeps } from '../../src/worker-deps.ts';
@@ -156,7 +156,7 @@ export async function admit(
   userId: string = crypto.randomUUID(),
   decidedSeqFloor: number | string = 0,
 ): Promise<AdmittedTicket> {
-  const result = await admitInRedis(t.env.redis, t.prefix, {
+  const result = await couponScripts(t.env.redis, t.prefix).admit({
     couponCode,
     userId,
     ticketId: newTicketId(couponCode),

@@ -18,13 +18,12 @@
 
     ARGV[1] userId
     ARGV[2] ticketId for a new ticket
-    ARGV[3] coupon code
-    ARGV[4] backlog bound (pending tickets)
-    ARGV[5] ticket key prefix (same hash tag as KEYS)
-    ARGV[6] window start, ms since epoch
-    ARGV[7] window end, ms since epoch, or -1 for none
-    ARGV[8] the highest arrival sequence Postgres is known to have decided (a lower bound)
-    ARGV[9] 1 to replace the user's expired ticket (the caller checked Postgres), else 0
+    ARGV[3] backlog bound (pending tickets)
+    ARGV[4] ticket key prefix (same hash tag as KEYS)
+    ARGV[5] window start, ms since epoch
+    ARGV[6] window end, ms since epoch, or -1 for none
+    ARGV[7] the highest arrival sequence Postgres is known to have decided (a lower bound)
+    ARGV[8] 1 to replace the user's expired ticket (the caller checked Postgres), else 0
 
   Output: { outcome, ticketId, detail, position, seq, now }
     outcome  1  admitted: a new queued ticket; the caller enqueues its job
@@ -37,14 +36,15 @@
     position requests ahead of this ticket while queued, else -1
     now      Redis's clock, ms (the ticket's createdAt)
 ]]
+--@include ticket-hash
+
 local usersKey, pendingKey, seqKey, metaKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local userId, ticketId, couponCode = ARGV[1], ARGV[2], ARGV[3]
-local ticketPrefix = ARGV[5]
+local userId, ticketId, ticketPrefix = ARGV[1], ARGV[2], ARGV[4]
 
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-if now < tonumber(ARGV[6]) then return { -4, '', 'early', -1, 0, now } end
-local endsAt = tonumber(ARGV[7])
+if now < tonumber(ARGV[5]) then return { -4, '', 'early', -1, 0, now } end
+local endsAt = tonumber(ARGV[6])
 if endsAt >= 0 and now >= endsAt then return { -4, '', 'ended', -1, 0, now } end
 
 local existing = redis.call('HGET', usersKey, userId)
@@ -54,7 +54,7 @@ if existing then
     local rank = redis.call('ZRANK', pendingKey, existing)
     return { 2, existing, status, rank or -1, 0, now }
   end
-  if ARGV[9] ~= '1' then return { 3, existing, '', -1, 0, now } end
+  if ARGV[8] ~= '1' then return { 3, existing, '', -1, 0, now } end
 end
 
 local meta = redis.call('HMGET', metaKey, 'soldOut', 'stale')
@@ -64,7 +64,7 @@ if meta[2] == '1' then return { -3, '', 'stale', -1, 0, now } end
 -- never below what Postgres has decided. Below it, Redis went back in time past admissions
 -- that were decided since, and its dedupe may not know those winners: flag it, so every replica
 -- refuses until a worker has healed it from Postgres.
-if tonumber(redis.call('GET', seqKey) or '0') < tonumber(ARGV[8]) then
+if tonumber(redis.call('GET', seqKey) or '0') < tonumber(ARGV[7]) then
   redis.call('HSET', metaKey, 'stale', '1')
   return { -3, '', 'behind', -1, 0, now }
 end
@@ -74,7 +74,7 @@ if meta[1] == '1' then
 end
 
 local backlog = redis.call('ZCARD', pendingKey)
-if backlog >= tonumber(ARGV[4]) then
+if backlog >= tonumber(ARGV[3]) then
   return { -2, '', '', backlog, 0, now }
 end
 
@@ -88,6 +88,5 @@ end
 
 redis.call('HSET', usersKey, userId, ticketId)
 redis.call('ZADD', pendingKey, seq, ticketId)
-redis.call('HSET', ticketPrefix .. ticketId,
-  'coupon', couponCode, 'user', userId, 'seq', seq, 'status', 'queued', 'createdAt', now)
+writeQueuedTicket(ticketPrefix .. ticketId, userId, seq, now)
 return { 1, ticketId, 'queued', backlog, seq, now }

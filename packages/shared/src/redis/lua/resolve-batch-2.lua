@@ -16,10 +16,12 @@
     ARGV[6] issued quantity before the batch (Postgres's, under the batch's row lock)
     ARGV[7] highest decided arrival sequence before the batch
     ARGV[8..] groups of 4: ticketId, status, reason ('' if none),
-              walletId|issuedAt[|userId|couponCode] ('' if none)
+              walletId|issuedAt|userId for a winner ('' if none; the wallet id is the ticket id)
 
   Output: number of tickets that became final now.
 ]]
+--@include ticket-hash
+
 local pendingKey, metaKey = KEYS[1], KEYS[2]
 local ticketPrefix, ttl = ARGV[1], tonumber(ARGV[2])
 local issued, total, decidedSeq = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -32,21 +34,15 @@ for i = 8, #ARGV, 4 do
   redis.call('ZREM', pendingKey, ticketId)
   local parts = {}
   for part in string.gmatch(wallet, '[^|]+') do parts[#parts + 1] = part end
-  if redis.call('HEXISTS', key, 'user') == 1 then
-    if redis.call('HGET', key, 'status') ~= status then
-      redis.call('HSET', key, 'status', status)
-      if reason ~= '' then redis.call('HSET', key, 'reason', reason) end
-      if parts[2] then redis.call('HSET', key, 'walletId', parts[1], 'issuedAt', parts[2]) end
-      resolved = resolved + 1
-    end
-  elseif status == 'issued' and parts[4] then
+  if isWholeTicket(key) then
+    if markDecided(key, status, reason, parts[2]) then resolved = resolved + 1 end
+    redis.call('EXPIRE', key, ttl)
+  elseif status == 'issued' and parts[3] then
     -- Redis lost this winner's ticket after the commit (a flush, an everysec crash): write it
     -- whole again, so the winner can still poll it. Never a partial hash.
-    redis.call('HSET', key, 'coupon', parts[4], 'user', parts[3], 'seq', 0, 'status', status,
-      'walletId', parts[1], 'issuedAt', parts[2], 'createdAt', parts[2])
+    writeIssuedTicket(key, parts[3], parts[2], ttl)
     resolved = resolved + 1
   end
-  if redis.call('EXISTS', key) == 1 then redis.call('EXPIRE', key, ttl) end
 end
 
 -- The mirror is only advanced while it exists: a missing meta means the fast path was lost,

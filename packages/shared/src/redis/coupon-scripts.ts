@@ -1,0 +1,106 @@
+import { parseAdmissionReply, type AdmissionResult } from '../domain/admission.ts';
+import type { CouponCommands, CouponRedis } from './commands.ts';
+import { couponKeys, ticketKey } from './keys.ts';
+
+/** One issue request, as admission (admit-4.lua) takes it. */
+export interface AdmitRequest {
+  couponCode: string;
+  userId: string;
+  /** The id the ticket gets if it is admitted. */
+  ticketId: string;
+  /** Pending tickets above which the answer is `overloaded`. */
+  maxBacklog: number;
+  startsAt: Date;
+  endsAt: Date | null;
+  /** The highest arrival sequence Postgres is known to have decided: a Redis counter below it went back in time. */
+  decidedSeqFloor: number | string;
+  /** The user's previous ticket expired and Postgres holds no wallet for them: admit anew. */
+  replaceExpired?: boolean;
+}
+
+/** What resolve-batch-2.lua takes after a batch's commit: Postgres's figures, and one outcome group per ticket. */
+export interface BatchResolution {
+  issued: number;
+  total: number;
+  decidedSeq: number | string;
+  /** Postgres's figures before the batch: a mirror that did not know them is flagged, not advanced. */
+  issuedBefore: number;
+  decidedSeqBefore: number | string;
+  /** Flat groups of 4: ticketId, status, reason ('' if none), walletId|issuedAt|userId ('' unless issued). */
+  outcomes: (string | number)[];
+}
+
+/** A wallet to make its user's ticket again (the heal): the wallet id is the ticket id. */
+export interface WalletTicket {
+  walletId: string;
+  userId: string;
+  issuedAtMs: number;
+}
+
+/**
+ * The coupon scripts of one deployment (its key prefix), called with domain arguments: every
+ * method builds its coupon's keys here (keys.ts), so no caller handles a raw key or a list of
+ * positional strings. Each method is one Lua script, atomic in the coupon's hash slot.
+ */
+export function couponScripts(redis: CouponRedis, prefix: string) {
+  const keysOf = (couponCode: string) => couponKeys(prefix, couponCode);
+  return {
+    /** Admits one request (admit-4.lua): window, dedupe, readiness, sold out, backlog, arrival sequence. */
+    async admit(request: AdmitRequest): Promise<AdmissionResult> {
+      const keys = keysOf(request.couponCode);
+      const reply = await redis.admitIssueRequest(
+        keys.users, keys.pending, keys.seq, keys.meta,
+        request.userId, request.ticketId, request.maxBacklog, keys.ticketPrefix,
+        request.startsAt.getTime(), request.endsAt?.getTime() ?? -1, request.decidedSeqFloor, request.replaceExpired ? 1 : 0,
+      );
+      return parseAdmissionReply(reply);
+    },
+
+    /** The next batch and the mirror (read-batch-3.lua), flat; the worker parses it. */
+    readBatch(couponCode: string, size: number): Promise<string[]> {
+      const keys = keysOf(couponCode);
+      return redis.readDecisionBatch(keys.pending, keys.meta, keys.seq, size, keys.ticketPrefix);
+    },
+
+    /** Tickets final after a commit, the mirror advanced or flagged (resolve-batch-2.lua). */
+    resolve(couponCode: string, ticketTtlSeconds: number, batch: BatchResolution): Promise<number> {
+      const keys = keysOf(couponCode);
+      return redis.resolveDecisionBatch(
+        keys.pending, keys.meta, keys.ticketPrefix, ticketTtlSeconds,
+        batch.issued, batch.total, batch.decidedSeq, batch.issuedBefore, batch.decidedSeqBefore, ...batch.outcomes,
+      );
+    },
+
+    /** The coupon lock and a new fencing token (> 0), or 0 while another holds it. */
+    acquireLock(couponCode: string, holder: string, leaseMs: number): Promise<number> {
+      const keys = keysOf(couponCode);
+      return redis.acquireCouponLock(keys.lock, keys.fence, holder, leaseMs);
+    },
+    renewLock: (couponCode: string, holder: string, leaseMs: number): Promise<number> => redis.renewCouponLock(keysOf(couponCode).lock, holder, leaseMs),
+    releaseLock: (couponCode: string, holder: string): Promise<number> => redis.releaseCouponLock(keysOf(couponCode).lock, holder),
+
+    /** The fencing counter moved up to at least what Postgres has seen. */
+    raiseFence: (couponCode: string, floor: number | string): Promise<number> => redis.raiseCounterFloor(keysOf(couponCode).fence, floor),
+    /** The arrival counter moved up to at least `floor`. */
+    raiseSeq: (couponCode: string, floor: number | string): Promise<number> => redis.raiseCounterFloor(keysOf(couponCode).seq, floor),
+
+    /** Where a job's ticket stands, put back in line if it fell out (ticket-progress-2.lua). */
+    ticketProgress(couponCode: string, ticketId: string): ReturnType<CouponCommands['ticketProgress']> {
+      return redis.ticketProgress(keysOf(couponCode).pending, ticketKey(prefix, couponCode, ticketId), ticketId);
+    },
+
+    /** A finished coupon's state given its retention, once nothing is pending (retire-coupon-state-5.lua). */
+    retire(couponCode: string, retentionSeconds: number): Promise<number> {
+      const keys = keysOf(couponCode);
+      return redis.retireCouponState(keys.users, keys.pending, keys.seq, keys.meta, keys.fence, retentionSeconds);
+    },
+
+    /** Wallets made their users' tickets again (restore-wallet-tickets-1.lua); returns how many hashes were rewritten. */
+    restoreWalletTickets(couponCode: string, ticketTtlSeconds: number, wallets: readonly WalletTicket[]): Promise<number> {
+      const keys = keysOf(couponCode);
+      return redis.restoreWalletTickets(keys.users, keys.ticketPrefix, ticketTtlSeconds, ...wallets.flatMap((w) => [w.walletId, w.userId, w.issuedAtMs]));
+    },
+  };
+}
+
+export type CouponScripts = ReturnType<typeof couponScripts>;
