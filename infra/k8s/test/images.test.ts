@@ -10,8 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { dropDatabase } from '@coupons/shared/db';
 import { createTestEnvironment, waitFor, type TestEnvironment } from '@coupons/shared/testing';
-import { imageName } from './support/kustomize.ts';
-import { OVERLAYS, REPO_ROOT, allContainers, containerOf, find, renderOverlay } from './support/manifests.ts';
+import { OVERLAYS, REPO_ROOT, allContainers, containerOf, find, imageName } from './support/manifests.ts';
+import { SKIP_RENDERING, renderOverlays } from './support/render.ts';
 
 interface Stage {
   name: string;
@@ -111,8 +111,10 @@ describe('compose.yaml', () => {
   });
 });
 
-describe.each(OVERLAYS)('%s manifests', (overlay) => {
-  const objects = renderOverlay(overlay);
+const rendered = await renderOverlays();
+
+describe.skipIf(SKIP_RENDERING).each(OVERLAYS)('%s manifests', (overlay) => {
+  const objects = rendered[overlay];
 
   it('run the images the Dockerfile targets build, and the migrate command compose runs', () => {
     const lastSegment = (image: string) => imageName(image).split('/').at(-1);

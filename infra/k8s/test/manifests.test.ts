@@ -6,7 +6,6 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configFields, loadConfig } from '@coupons/shared/config';
 import { ISSUE_QUEUE_NAME, queuePrefix } from '@coupons/shared/redis';
-import type { K8sObject } from './support/kustomize.ts';
 import {
   OVERLAYS,
   REPO_ROOT,
@@ -19,14 +18,15 @@ import {
   matchesSelector,
   podTemplate,
   quantity,
-  renderOverlay,
   WORKLOAD_KINDS,
-  type Overlay,
+  type K8sObject,
 } from './support/manifests.ts';
+import { SKIP_RENDERING, renderOverlay, renderOverlays } from './support/render.ts';
+import { API_DB_POOL_SIZE } from '../../../services/api/src/pool-sizes.ts';
+import { WORKER_DB_POOL_SIZE } from '../../../services/worker/src/pool-sizes.ts';
 import { validateStrictly } from './support/schema.ts';
 
-const rendered = Object.fromEntries(OVERLAYS.map((overlay) => [overlay, renderOverlay(overlay)])) as Record<Overlay, K8sObject[]>;
-const withPlainWorkerHpa = renderOverlay('production', ['worker-hpa']);
+const [rendered, withPlainWorkerHpa] = await Promise.all([renderOverlays(), renderOverlay('production', ['worker-hpa'])]);
 const variants: [string, K8sObject[]][] = [...OVERLAYS.map((overlay) => [overlay, rendered[overlay]] as [string, K8sObject[]]), ['production + worker-hpa', withPlainWorkerHpa]];
 
 const FAULT_KNOBS = Object.keys(configFields.shape).filter((name) => name.startsWith('FAULT_'));
@@ -41,7 +41,7 @@ const secondsOfSleep = (command: string[] | undefined) => {
   return Number(seconds);
 };
 
-describe.each(variants)('%s', (_name, objects) => {
+describe.skipIf(SKIP_RENDERING).each(variants)('%s', (_name, objects) => {
   it('every object passes its Kubernetes schema with no unknown field', () => {
     const failures: string[] = [];
     for (const object of objects) {
@@ -250,11 +250,6 @@ describe.each(variants)('%s', (_name, objects) => {
   });
 
   it('fits the API and worker connection pools, at their maximum replicas and surge, in max_connections', () => {
-    const poolSize = (file: string) => {
-      const match = /maxConnections:\s*(\d+)/.exec(readFileSync(path.join(REPO_ROOT, file), 'utf8'));
-      if (!match) throw new Error(`no maxConnections in ${file}`);
-      return Number(match[1]);
-    };
     const maxReplicas = (name: string) => {
       const scaler = objects.find((object) => ['HorizontalPodAutoscaler', 'ScaledObject'].includes(object.kind) && (object.spec as any).scaleTargetRef.name === name);
       const spec = scaler?.spec as any;
@@ -263,8 +258,8 @@ describe.each(variants)('%s', (_name, objects) => {
     // A rolling update runs up to 25 % more pods (maxSurge, default 25 %), rounded up.
     const withSurge = (replicas: number) => replicas + Math.ceil(replicas * 0.25);
     const needed =
-      withSurge(maxReplicas('coupons-api')) * poolSize('services/api/src/main.ts') +
-      withSurge(maxReplicas('coupons-worker')) * poolSize('services/worker/src/main.ts') +
+      withSurge(maxReplicas('coupons-api')) * API_DB_POOL_SIZE +
+      withSurge(maxReplicas('coupons-worker')) * WORKER_DB_POOL_SIZE +
       1 + // the migrate Job
       3; // superuser_reserved_connections
     const args = containerOf(find(objects, 'StatefulSet', 'postgres'), 'postgres').args ?? [];
@@ -273,7 +268,7 @@ describe.each(variants)('%s', (_name, objects) => {
   });
 });
 
-describe.each([
+describe.skipIf(SKIP_RENDERING).each([
   ['production', rendered.production],
   ['minikube', rendered.minikube],
 ])('%s: worker scaling with KEDA', (_name, objects) => {
@@ -294,7 +289,7 @@ describe.each([
   });
 });
 
-describe('production', () => {
+describe.skipIf(SKIP_RENDERING)('production', () => {
   const objects = rendered.production;
 
   it('runs at least three API pods, spread, with a disruption budget', () => {
@@ -329,7 +324,7 @@ describe('production', () => {
   });
 });
 
-describe('minikube', () => {
+describe.skipIf(SKIP_RENDERING)('minikube', () => {
   const objects = rendered.minikube;
 
   it('runs one of each, reachable on a NodePort, from images built into minikube', () => {
@@ -345,7 +340,7 @@ describe('minikube', () => {
   });
 });
 
-describe('the plain-HPA alternative (components/worker-hpa)', () => {
+describe.skipIf(SKIP_RENDERING)('the plain-HPA alternative (components/worker-hpa)', () => {
   it('replaces the ScaledObject with an HPA on the worker Deployment', () => {
     expect(withPlainWorkerHpa.filter((object) => object.kind === 'ScaledObject')).toEqual([]);
     const hpa = find(withPlainWorkerHpa, 'HorizontalPodAutoscaler', 'coupons-worker');

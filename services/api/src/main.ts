@@ -8,6 +8,7 @@ import { registerCommands } from '@coupons/shared/redis';
 import { checkPostgres, connectRedis, onShutdownSignal, redisTarget, runMain } from '@coupons/shared/runtime';
 import { openIssueQueue } from '@coupons/shared/queue';
 import { createApp } from './app.ts';
+import { API_DB_POOL_SIZE } from './pool-sizes.ts';
 import { ReplicaAck } from './admission/replica-ack.ts';
 import { apiRedisOptions, replicaAckRedisOptions } from './redis-options.ts';
 
@@ -34,7 +35,7 @@ await runMain('api', async (log) => {
     });
     await replicaAck.ready();
   }
-  const db = createDb(config.DATABASE_URL, { maxConnections: 10, statementTimeoutMs: 5_000, applicationName: 'coupons-api' });
+  const db = createDb(config.DATABASE_URL, { maxConnections: API_DB_POOL_SIZE, statementTimeoutMs: 5_000, applicationName: 'coupons-api' });
   await checkPostgres(db, config.DATABASE_URL);
   const queue = openIssueQueue(queueConnection, config.REDIS_PREFIX);
   queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));

@@ -4,6 +4,7 @@ import { createDb } from '@coupons/shared/db';
 import { registerCommands } from '@coupons/shared/redis';
 import { checkPostgres, connectRedis, onShutdownSignal, redisTarget, runMain } from '@coupons/shared/runtime';
 import { startIssueWorker } from './worker.ts';
+import { WORKER_DB_POOL_SIZE } from './pool-sizes.ts';
 
 await runMain('worker', async (log) => {
   const config = loadConfig();
@@ -16,7 +17,7 @@ await runMain('worker', async (log) => {
     connection.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   }
   const db = createDb(config.DATABASE_URL, {
-    maxConnections: 4,
+    maxConnections: WORKER_DB_POOL_SIZE,
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
     // A worker paused inside a transaction must not keep the coupon row locked past its lease.
     idleInTransactionTimeoutMs: config.LOCK_LEASE_MS,

@@ -1,34 +1,21 @@
 // The rendered overlays and the small lookups the manifest tests share.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
-import { renderKustomization, type K8sObject } from './kustomize.ts';
+
+/** A rendered object: what the tests read of every kind. */
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [field: string]: unknown;
+}
 
 export const K8S_DIR = fileURLToPath(new URL('../../', import.meta.url));
 export const REPO_ROOT = path.resolve(K8S_DIR, '../..');
-export const SECRETS_FILE = path.join(K8S_DIR, 'base/secrets.env');
 export const SECRETS_TEMPLATE = path.join(K8S_DIR, 'base/secrets.env.example');
 
 export type Overlay = 'minikube' | 'production';
 export const OVERLAYS: Overlay[] = ['minikube', 'production'];
-
-/** Renders an overlay with the committed secrets template standing in for the git-ignored file. */
-export function renderOverlay(overlay: Overlay, components: string[] = []): K8sObject[] {
-  const options = { substitutes: { [SECRETS_FILE]: SECRETS_TEMPLATE } };
-  const overlayDir = path.join(K8S_DIR, 'overlays', overlay);
-  if (!components.length) return renderKustomization(overlayDir, options);
-  // An overlay of the overlay, as a user would write one to add a component.
-  const dir = mkdtempSync(path.join(tmpdir(), 'k8s-overlay-'));
-  try {
-    const kustomization = { namespace: 'coupons', resources: [overlayDir], components: components.map((component) => path.join(K8S_DIR, 'components', component)) };
-    writeFileSync(path.join(dir, 'kustomization.yaml'), stringify(kustomization));
-    return renderKustomization(dir, options);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 export function find(objects: K8sObject[], kind: string, name: string): K8sObject {
   const found = objects.find((object) => object.kind === kind && object.metadata.name === name);
@@ -140,4 +127,12 @@ export function quantity(value: string): number {
   const unit = units[match[2]!];
   if (unit === undefined) throw new Error(`unknown unit in ${value}`);
   return Number(match[1]) * unit;
+}
+
+/** An image reference without its tag and digest: `registry:5000/team/name:tag@sha256:…` → `registry:5000/team/name`. */
+export function imageName(image: string): string {
+  const withoutDigest = image.split('@')[0]!;
+  const lastSlash = withoutDigest.lastIndexOf('/');
+  const colon = withoutDigest.indexOf(':', lastSlash + 1);
+  return colon >= 0 ? withoutDigest.slice(0, colon) : withoutDigest;
 }
