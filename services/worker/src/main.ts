@@ -3,6 +3,7 @@ import { loadConfig } from '@coupons/shared/config';
 import { createDb } from '@coupons/shared/db';
 import { registerCommands } from '@coupons/shared/redis';
 import { checkPostgres, connectRedis, onShutdownSignal, redisTarget, runMain } from '@coupons/shared/runtime';
+import { faultInjectionHooks } from './fault-injection.ts';
 import { startIssueWorker } from './worker.ts';
 import { WORKER_DB_POOL_SIZE } from './pool-sizes.ts';
 
@@ -25,7 +26,8 @@ await runMain('worker', async (log) => {
   });
   await checkPostgres(db, config.DATABASE_URL);
 
-  const deps = { config, log, redis, db };
+  // Tests and `pnpm chaos` pause batches through FAULT_*; without them the worker has no hooks.
+  const deps = { config, log, redis, db, hooks: faultInjectionHooks(config, log) };
   const issueWorker = await startIssueWorker(deps, bullConnection);
   log.info({ concurrency: config.WORKER_CONCURRENCY, batchSize: config.BATCH_SIZE, leaseMs: config.LOCK_LEASE_MS }, 'worker started');
 

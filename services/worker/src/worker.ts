@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { listCoupons } from '@coupons/shared/db';
 import { openIssueQueue, type CouponJobData } from '@coupons/shared/queue';
 import { couponKeys, ISSUE_QUEUE_NAME, queuePrefix } from '@coupons/shared/redis';
-import { CouponDrainer } from './batch/coupon-drainer.ts';
+import { DrainCoalescer } from './drain/drain-coalescer.ts';
 import { healIfBehind, isRetired } from './fast-path/heal-from-postgres.ts';
 import { withCouponLock } from './lock/coupon-lock.ts';
 import { issueJobProcessor } from './queue/issue-job-processor.ts';
@@ -33,10 +33,10 @@ export async function healAllCoupons(deps: WorkerDeps): Promise<void> {
 export async function startIssueWorker(deps: WorkerDeps, bullConnection: Redis): Promise<IssueWorker> {
   const { config, log } = deps;
   await healAllCoupons(deps);
-  const drainer = new CouponDrainer(deps);
+  const drains = new DrainCoalescer(deps);
   const prefix = queuePrefix(config.REDIS_PREFIX);
   const queue = openIssueQueue(bullConnection, config.REDIS_PREFIX);
-  const worker = new Worker<CouponJobData>(ISSUE_QUEUE_NAME, issueJobProcessor(deps, drainer), {
+  const worker = new Worker<CouponJobData>(ISSUE_QUEUE_NAME, issueJobProcessor(deps, drains), {
     connection: bullConnection,
     prefix,
     concurrency: config.WORKER_CONCURRENCY,
@@ -60,7 +60,7 @@ export async function startIssueWorker(deps: WorkerDeps, bullConnection: Redis):
     worker,
     reconciler,
     async close() {
-      drainer.stop();
+      drains.stop();
       deps.redis.off('ready', onReconnect);
       await reconciler.stop();
       await worker.close();

@@ -1,5 +1,6 @@
-import { findCouponByCode, walletsOfCoupon, type CouponRow } from '@coupons/shared/db';
+import { findCouponByCode, type CouponRow } from '@coupons/shared/db';
 import { ticketKey, type CouponKeys } from '@coupons/shared/redis';
+import { walletsOfCoupon } from '../issuance/wallets.ts';
 import type { WorkerDeps } from '../worker-deps.ts';
 
 const CHUNK = 1_000;

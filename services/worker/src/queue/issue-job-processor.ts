@@ -3,7 +3,7 @@ import { WaitingError, type Job, type Processor } from 'bullmq';
 import { isFinal } from '@coupons/shared/domain';
 import { HEAL_JOB_NAME, type CouponJobData, type IssueJobData } from '@coupons/shared/queue';
 import { couponKeys, ticketKey } from '@coupons/shared/redis';
-import type { CouponDrainer } from '../batch/coupon-drainer.ts';
+import type { DrainCoalescer } from '../drain/drain-coalescer.ts';
 import type { WorkerDeps } from '../worker-deps.ts';
 
 const NO_PROGRESS_WAIT_MS = 25;
@@ -24,11 +24,11 @@ const NO_PROGRESS_WAIT_MS = 25;
  *
  * On shutdown an undecided job goes back to the wait list for another worker.
  */
-export function issueJobProcessor(deps: WorkerDeps, drainer: CouponDrainer): Processor<CouponJobData> {
+export function issueJobProcessor(deps: WorkerDeps, drains: DrainCoalescer): Processor<CouponJobData> {
   const { redis, config } = deps;
   return async (job: Job<CouponJobData>, token?: string) => {
     if (job.name === HEAL_JOB_NAME) {
-      if (!(await drainer.healSoon(job.data.couponCode))) throw new Error(`coupon ${job.data.couponCode} is locked by another worker; the heal is retried`);
+      if (!(await drains.healSoon(job.data.couponCode))) throw new Error(`coupon ${job.data.couponCode} is locked by another worker; the heal is retried`);
       return;
     }
     const { ticketId, couponCode } = job.data as IssueJobData;
@@ -38,11 +38,11 @@ export function issueJobProcessor(deps: WorkerDeps, drainer: CouponDrainer): Pro
       const progress = await redis.ticketProgress(keys.pending, ticket, ticketId);
       // 'gone': the ticket expired or was lost, and nothing waits in line for it.
       if (progress === 'gone' || isFinal(progress)) return;
-      if (drainer.isStopping) {
+      if (drains.isStopping) {
         await job.moveToWait(token);
         throw new WaitingError();
       }
-      if ((await drainer.drainSoon(couponCode)) === 0) await delay(NO_PROGRESS_WAIT_MS);
+      if ((await drains.drainSoon(couponCode)) === 0) await delay(NO_PROGRESS_WAIT_MS);
     }
   };
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { AdaptiveBatchSize, isStatementTimeout } from '../../src/batch/batch-size.ts';
+import { AdaptiveBatchSize, isStatementTimeout } from '../../src/drain/batch-size.ts';
 import { createWorkerTestEnvironment, type WorkerTestEnvironment } from './in-process-harness.ts';
 
 describe('AdaptiveBatchSize', () => {

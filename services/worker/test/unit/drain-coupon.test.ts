@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { ticketKey } from '@coupons/shared/redis';
 import { waitFor } from '@coupons/shared/testing';
-import { AdaptiveBatchSize } from '../../src/batch/batch-size.ts';
-import { drainCoupon } from '../../src/batch/drain-coupon.ts';
+import { AdaptiveBatchSize } from '../../src/drain/batch-size.ts';
+import { drainCoupon } from '../../src/drain/drain-coupon.ts';
+import { faultInjectionHooks } from '../../src/fault-injection.ts';
 import { withCouponLock } from '../../src/lock/coupon-lock.ts';
 import type { WorkerDeps } from '../../src/worker-deps.ts';
 import {
@@ -35,7 +36,7 @@ describe('drainCoupon', () => {
 
   const logsOf = (code: string, msg: string | RegExp) => logs.messages(msg).filter((entry) => entry.coupon === code);
 
-  /** One drain under the coupon's lock, as CouponDrainer runs it. */
+  /** One drain under the coupon's lock, as DrainCoalescer runs it. */
   async function drain(code: string, size = new AdaptiveBatchSize(8), deps: WorkerDeps = t.deps, isStopping = () => false): Promise<number> {
     const result = await withCouponLock(deps.redis, t.keysOf(code), deps.config.LOCK_LEASE_MS, deps.log, (lease) =>
       drainCoupon(deps, code, t.keysOf(code), lease, size, isStopping),
@@ -186,7 +187,7 @@ describe('drainCoupon', () => {
     const code = 'DR0010';
     await insertCoupon(t.deps.db, code, 3);
     const [ticket] = await openAndAdmit(t, code, 3, 1);
-    const deps = t.depsWith({ FAULT_DELAY_BEFORE_COMMIT_MS: 1, FAULT_DELAY_AFTER_COMMIT_MS: 2_000 });
+    const deps: WorkerDeps = { ...t.deps, hooks: faultInjectionHooks({ FAULT_DELAY_BEFORE_COMMIT_MS: 1, FAULT_DELAY_AFTER_COMMIT_MS: 2_000 }, t.deps.log) };
     const drained = drain(code, undefined, deps);
     await waitFor(() => logsOf(code, 'fault injection: pausing after commit').length > 0, { timeoutMs: 10_000, message: 'the pause after commit' });
     expect(logsOf(code, 'fault injection: pausing before commit')).toHaveLength(1);

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import type { Candidate } from '@coupons/shared/domain';
-import type { RedisMirror } from '../../src/batch/batch-read.ts';
-import { FencedOutError, issueBatch, mirrorIsBehind, RedisBehindError } from '../../src/batch/issue-batch.ts';
-import { claimCouponForBatch } from '../../src/repositories/claim-coupon-for-batch.ts';
-import { findWalletsOfUsers, insertWallets, recordBatchProgress } from '../../src/repositories/wallets.ts';
+import { claimCouponForBatch, recordBatchProgress } from '../../src/issuance/coupon-row.ts';
+import type { Candidate } from '../../src/issuance/decide-batch.ts';
+import { FencedOutError, issueBatch, mirrorIsBehind, RedisBehindError, type RedisMirror } from '../../src/issuance/issue-batch.ts';
+import { findWalletsOfUsers, insertWallets } from '../../src/issuance/wallets.ts';
 import { admit, couponRow, createWorkerTestEnvironment, insertCoupon, insertWallet, openAndAdmit, walletCount, type WorkerTestEnvironment } from './in-process-harness.ts';
 
 const OK_MIRROR: RedisMirror = { state: 'ok', issued: 0, decidedSeq: '0' };
@@ -149,7 +148,7 @@ describe('issueBatch (one fenced Postgres transaction per batch)', () => {
     );
   });
 
-  describe('repositories', () => {
+  describe('the coupon-row and wallets SQL', () => {
     it('claimCouponForBatch reports fenced (with the stored fence) and missing', async () => {
       await insertCoupon(t.deps.db, 'IB0007', 1, { lockFence: 9 });
       await t.deps.db.transaction().execute(async (trx) => {

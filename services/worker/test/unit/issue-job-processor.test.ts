@@ -3,7 +3,7 @@ import { Queue, WaitingError, Worker, type Job } from 'bullmq';
 import { healJob, issueJob, type CouponJobData } from '@coupons/shared/queue';
 import { ISSUE_QUEUE_NAME, queuePrefix, ticketKey } from '@coupons/shared/redis';
 import { waitFor } from '@coupons/shared/testing';
-import { CouponDrainer } from '../../src/batch/coupon-drainer.ts';
+import { DrainCoalescer } from '../../src/drain/drain-coalescer.ts';
 import { issueJobProcessor } from '../../src/queue/issue-job-processor.ts';
 import { couponRow, createWorkerTestEnvironment, insertCoupon, openAndAdmit, statusesOf, ticketOf, type WorkerTestEnvironment } from './in-process-harness.ts';
 
@@ -37,7 +37,7 @@ describe('issueJobProcessor', () => {
     const jobA = await enqueue(code, a!.ticketId);
     await enqueue(code, b!.ticketId);
 
-    const processor = issueJobProcessor(t.deps, new CouponDrainer(t.deps));
+    const processor = issueJobProcessor(t.deps, new DrainCoalescer(t.deps));
     await processor(jobA);
     expect(await ticketOf(t, code, a!.ticketId)).toMatchObject({ status: 'issued', walletId: a!.ticketId });
     expect(await ticketOf(t, code, b!.ticketId)).toMatchObject({ status: 'rejected', reason: 'SOLD_OUT' });
@@ -50,7 +50,7 @@ describe('issueJobProcessor', () => {
     const [a, b] = await openAndAdmit(t, code, 1, 2);
     await t.env.redis.zrem(t.keysOf(code).pending, a!.ticketId);
     // A's job is waiting its backoff elsewhere; only B's job runs now.
-    await issueJobProcessor(t.deps, new CouponDrainer(t.deps))(await enqueue(code, b!.ticketId));
+    await issueJobProcessor(t.deps, new DrainCoalescer(t.deps))(await enqueue(code, b!.ticketId));
     expect(await ticketOf(t, code, a!.ticketId)).toMatchObject({ status: 'issued' });
     expect(await ticketOf(t, code, b!.ticketId)).toMatchObject({ status: 'rejected', reason: 'SOLD_OUT' });
   });
@@ -63,7 +63,7 @@ describe('issueJobProcessor', () => {
     await t.env.redis.del(ticketKey(t.prefix, code, orphan!.ticketId));
     const job = await enqueue(code, orphan!.ticketId);
 
-    await issueJobProcessor(t.deps, new CouponDrainer(t.deps))(job);
+    await issueJobProcessor(t.deps, new DrainCoalescer(t.deps))(job);
     expect(await t.env.redis.zscore(keys.pending, orphan!.ticketId)).toBeNull();
     expect(await t.env.redis.exists(ticketKey(t.prefix, code, orphan!.ticketId))).toBe(0);
     expect(await t.env.redis.ticketProgress(keys.pending, ticketKey(t.prefix, code, orphan!.ticketId), orphan!.ticketId)).toBe('gone');
@@ -76,7 +76,7 @@ describe('issueJobProcessor', () => {
     const code = 'JP0003';
     await insertCoupon(t.deps.db, code, 2);
     const [ticket] = await openAndAdmit(t, code, 2, 1);
-    const processor = issueJobProcessor(t.deps, new CouponDrainer(t.deps));
+    const processor = issueJobProcessor(t.deps, new DrainCoalescer(t.deps));
     await processor(await enqueue(code, ticket!.ticketId));
     const fence = await t.env.redis.get(t.keysOf(code).fence);
     await processor(await enqueue(code, ticket!.ticketId)); // final now
@@ -91,7 +91,7 @@ describe('issueJobProcessor', () => {
     const [ticket] = await openAndAdmit(t, code, 2, 1);
     const keys = t.keysOf(code);
     await t.env.redis.set(keys.lock, 'another-worker', 'PX', 10_000);
-    const processed = issueJobProcessor(t.deps, new CouponDrainer(t.deps))(await enqueue(code, ticket!.ticketId));
+    const processed = issueJobProcessor(t.deps, new DrainCoalescer(t.deps))(await enqueue(code, ticket!.ticketId));
     // The job waits on the busy lock (its ticket stays queued) until the holder goes.
     await waitFor(async () => (await statusesOf(t, code, [ticket!]))[0] === 'queued' && (await t.env.redis.pttl(keys.lock)) < 9_800, {
       timeoutMs: 5_000,
@@ -110,7 +110,7 @@ describe('issueJobProcessor', () => {
     const keys = t.keysOf(code);
     const heal = healJob(code);
     const job = await queue.add(heal.name, heal.data, heal.opts);
-    const processor = issueJobProcessor(t.deps, new CouponDrainer(t.deps));
+    const processor = issueJobProcessor(t.deps, new DrainCoalescer(t.deps));
 
     await t.env.redis.set(keys.lock, 'another-worker', 'PX', 10_000);
     await expect(processor(job)).rejects.toThrow(/coupon JP0005 is locked by another worker; the heal is retried/);
@@ -136,9 +136,9 @@ describe('issueJobProcessor', () => {
       const token = 'unit-token';
       const job = await manual.getNextJob(token);
       expect(job?.id).toBe(ticket!.ticketId);
-      const drainer = new CouponDrainer(t.deps);
-      drainer.stop();
-      await expect(issueJobProcessor(t.deps, drainer)(job!, token)).rejects.toBeInstanceOf(WaitingError);
+      const drains = new DrainCoalescer(t.deps);
+      drains.stop();
+      await expect(issueJobProcessor(t.deps, drains)(job!, token)).rejects.toBeInstanceOf(WaitingError);
       expect(await queue.getJobState(ticket!.ticketId)).toBe('waiting');
       expect(await statusesOf(t, code, [ticket!])).toEqual(['queued']);
     } finally {

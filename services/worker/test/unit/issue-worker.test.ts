@@ -6,7 +6,7 @@ import { waitFor } from '@coupons/shared/testing';
 import { healAllCoupons, startIssueWorker, type IssueWorker } from '../../src/worker.ts';
 import { couponRow, createWorkerTestEnvironment, insertCoupon, openAndAdmit, statusesOf, ticketOf, type WorkerTestEnvironment } from './in-process-harness.ts';
 
-/** startIssueWorker in this process: the BullMQ Worker, the drainer and the reconciler together. */
+/** startIssueWorker in this process: the BullMQ Worker, the drain coalescer and the reconciler together. */
 describe('startIssueWorker (in process)', () => {
   let t: WorkerTestEnvironment;
   let queue: Queue<CouponJobData>;

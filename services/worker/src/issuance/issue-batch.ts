@@ -1,9 +1,16 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '@coupons/shared/db';
-import { decideBatch, type Candidate, type Decision } from '@coupons/shared/domain';
-import { claimCouponForBatch, type CouponHighWater } from '../repositories/claim-coupon-for-batch.ts';
-import { findWalletsOfUsers, insertWallets, recordBatchProgress } from '../repositories/wallets.ts';
-import type { RedisMirror } from './batch-read.ts';
+import { claimCouponForBatch, recordBatchProgress, type CouponHighWater } from './coupon-row.ts';
+import { decideBatch, type Candidate, type Decision } from './decide-batch.ts';
+import { findWalletsOfUsers, insertWallets } from './wallets.ts';
+
+/** What Redis believes of Postgres for one coupon (meta), as read with a batch (drain/batch-read.ts). */
+export interface RedisMirror {
+  /** 'missing': no meta (lost, or expired after the event); 'stale': flagged for healing; 'ok'. */
+  state: 'ok' | 'missing' | 'stale';
+  issued: number;
+  decidedSeq: string;
+}
 
 /** The batch was written with a fencing token older than one Postgres has seen (or the same number, held by another). */
 export class FencedOutError extends Error {
@@ -41,12 +48,21 @@ export function mirrorIsBehind(mirror: RedisMirror, postgres: CouponHighWater): 
 }
 
 /**
- * Where the limit is enforced: decides one batch and writes it, in one Postgres transaction.
- * Claim the coupon row with our fencing token (refused: FencedOutError); compare Redis's mirror
- * with Postgres's high-water mark (behind: RedisBehindError, nothing decided on stale state);
- * look up wallets the candidates already hold; decide in arrival order (decideBatch); insert
- * the winners; advance the issued count (guarded) and the high-water mark. Nothing is visible
- * to anyone until it commits; only then does the caller resolve tickets in Redis.
+ * Where a ticket becomes issued in Postgres, and where the limit is enforced: decides one batch
+ * and writes it, in one Postgres transaction.
+ *
+ * 1. Claim the coupon row with our fencing token (coupon-row.ts `claimCouponForBatch`; refused:
+ *    FencedOutError). Every later statement runs under this row lock.
+ * 2. Compare Redis's mirror with Postgres's high-water mark (behind: RedisBehindError, nothing
+ *    decided on stale state).
+ * 3. Look up wallets the candidates already hold (wallets.ts) and decide in arrival order within
+ *    `total - issued` (decide-batch.ts `decideBatch`).
+ * 4. Insert the winners (wallets.ts `insertWallets`; UNIQUE (coupon_id, user_id) behind it), then
+ *    advance the issued count, guarded by `issued + n <= total`, and the high-water mark
+ *    (coupon-row.ts `recordBatchProgress`; the table's CHECK behind it).
+ *
+ * Nothing is visible to anyone until it commits; only then does the caller (drain/drain-coupon.ts)
+ * resolve the tickets in Redis.
  */
 export async function issueBatch(
   db: Kysely<Database>,

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decideBatch, type Candidate } from '../src/domain/index.ts';
+import { decideBatch, type Candidate } from '../../src/issuance/decide-batch.ts';
 
 /**
  * Property-based: a model of the whole pipeline around `decideBatch` — admission with per-user

@@ -1,3 +1,8 @@
+/**
+ * The coupon row's SQL in a batch, both statements under the row lock the first one takes:
+ * the fenced claim (who may write this batch at all) and the guarded count (the issued count can
+ * never pass the limit, whatever was decided).
+ */
 import { sql, type Transaction } from 'kysely';
 import type { Database } from '@coupons/shared/db';
 
@@ -46,4 +51,29 @@ export async function claimCouponForBatch(
   }
   const existing = await trx.selectFrom('coupon').select('lock_fence').where('code', '=', couponCode).executeTakeFirst();
   return existing ? { kind: 'fenced', storedFence: existing.lock_fence } : { kind: 'missing' };
+}
+
+/**
+ * Records a batch's progress on the coupon row: the issued count advances by the winners,
+ * guarded so it can never pass the limit (the CHECK constraint would refuse it too), and the
+ * high-water mark `decided_seq` moves up to the batch's last arrival sequence. Returns the new
+ * values, or undefined when the guard refused.
+ */
+export async function recordBatchProgress(
+  trx: Transaction<Database>,
+  couponId: string,
+  winners: number,
+  lastSeq: number,
+): Promise<{ issuedQuantity: number; decidedSeq: string } | undefined> {
+  const row = await trx
+    .updateTable('coupon')
+    .set({
+      issued_quantity: sql<number>`issued_quantity + ${winners}`,
+      decided_seq: sql<string>`GREATEST(decided_seq, ${lastSeq}::bigint)`,
+    })
+    .where('id', '=', couponId)
+    .where(sql<boolean>`issued_quantity + ${winners} <= total_quantity`)
+    .returning(['issued_quantity', 'decided_seq'])
+    .executeTakeFirst();
+  return row && { issuedQuantity: row.issued_quantity, decidedSeq: row.decided_seq };
 }

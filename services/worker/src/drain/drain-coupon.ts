@@ -1,12 +1,11 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import type { CouponKeys } from '@coupons/shared/redis';
 import { healFromPostgres, retireIfDone } from '../fast-path/heal-from-postgres.ts';
+import { FencedOutError, issueBatch, RedisBehindError, type IssuedBatch } from '../issuance/issue-batch.ts';
 import type { CouponLease } from '../lock/coupon-lock.ts';
 import type { WorkerDeps } from '../worker-deps.ts';
 import { parseBatchRead } from './batch-read.ts';
 import { isStatementTimeout, type AdaptiveBatchSize } from './batch-size.ts';
 import { restoreLine } from './restore-line.ts';
-import { FencedOutError, issueBatch, RedisBehindError, type IssuedBatch } from './issue-batch.ts';
 
 /** Heals in a row after which a drain gives up (the job retries): a heal that does not take means something else is wrong. */
 const MAX_HEALS_PER_DRAIN = 3;
@@ -25,13 +24,6 @@ function outcomeArgs(batch: IssuedBatch, couponCode: string): string[] {
   return args;
 }
 
-/** Fault injection for tests and chaos runs: a pause at a chosen point of the batch, announced in the log. */
-async function injectFault(deps: WorkerDeps, ms: number, where: string, couponCode: string, fence: number): Promise<void> {
-  if (ms <= 0) return;
-  deps.log.warn({ coupon: couponCode, fence, ms }, `fault injection: pausing ${where}`);
-  await delay(ms);
-}
-
 /**
  * Decides a coupon's pending tickets, lowest arrival sequence first, one batch (one Postgres
  * transaction) at a time, while this worker holds the coupon lock. Because every batch takes
@@ -41,6 +33,9 @@ async function injectFault(deps: WorkerDeps, ms: number, where: string, couponCo
  * Before each decision Redis's mirror is compared with Postgres's high-water mark (in the
  * batch's own transaction, see issueBatch): a Redis that lost or rolled back its state is
  * healed from Postgres first, so no decision is ever taken on an older picture.
+ *
+ * `deps.hooks` (none in production; fault-injection.ts installs them for tests and chaos runs)
+ * run before each batch's transaction and between its commit and the resolve in Redis.
  *
  * Stops when nothing is pending, the lease runs short or is lost, or the worker is stopping
  * (the current batch always finishes). Returns how many tickets it decided.
@@ -53,7 +48,7 @@ export async function drainCoupon(
   batchSize: AdaptiveBatchSize,
   isStopping: () => boolean,
 ): Promise<number> {
-  const { config, redis, db, log } = deps;
+  const { config, redis, db, log, hooks } = deps;
   let decided = 0;
   let heals = 0;
   let lineRestored = false;
@@ -81,7 +76,7 @@ export async function drainCoupon(
       if (restored > 0) continue;
     }
     if (candidates.length === 0) break;
-    await injectFault(deps, config.FAULT_DELAY_BEFORE_COMMIT_MS, 'before commit', couponCode, lease.fence);
+    await hooks?.beforeCommit?.({ couponCode, fence: lease.fence });
 
     let batch: IssuedBatch;
     try {
@@ -110,7 +105,7 @@ export async function drainCoupon(
       return decided;
     }
 
-    await injectFault(deps, config.FAULT_DELAY_AFTER_COMMIT_MS, 'after commit', couponCode, lease.fence);
+    await hooks?.afterCommit?.({ couponCode, fence: lease.fence });
     // Postgres has committed: now, and only now, tickets become final. If Redis went back in
     // time while the batch ran, the resolve flags the mirror instead of advancing it.
     await redis.resolveDecisionBatch(

@@ -1,12 +1,5 @@
-import type { Candidate } from '@coupons/shared/domain';
-
-/** What Redis believes of Postgres for one coupon (meta), as read with a batch. */
-export interface RedisMirror {
-  /** 'missing': no meta (lost, or expired after the event); 'stale': flagged for healing; 'ok'. */
-  state: 'ok' | 'missing' | 'stale';
-  issued: number;
-  decidedSeq: string;
-}
+import type { Candidate } from '../issuance/decide-batch.ts';
+import type { RedisMirror } from '../issuance/issue-batch.ts';
 
 export interface BatchRead {
   mirror: RedisMirror;

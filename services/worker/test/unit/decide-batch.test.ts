@@ -1,6 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { decideBatch, type Candidate, type Decision } from '../src/domain/index.ts';
-import { seededRandom } from './helpers.ts';
+import { decideBatch, type Candidate, type Decision } from '../../src/issuance/decide-batch.ts';
+
+/**
+ * A small seeded pseudo-random generator (mulberry32), so a property test that fails
+ * prints a seed that reproduces it.
+ */
+function seededRandom(seed: number) {
+  let state = seed >>> 0;
+  const next = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+  return {
+    next,
+    /** An integer in [min, max]. */
+    int: (min: number, max: number): number => min + Math.floor(next() * (max - min + 1)),
+  };
+}
 
 /** Candidates in arrival order: ticket `t<seq>` of each user. */
 function arrivals(...userIds: string[]): Candidate[] {

@@ -1,4 +1,4 @@
-import type { RejectionReason } from './ticket.ts';
+import type { RejectionReason } from '@coupons/shared/domain';
 
 /** A pending ticket, as read from Redis, in arrival order. */
 export interface Candidate {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CouponDrainer } from '../../src/batch/coupon-drainer.ts';
+import { DrainCoalescer } from '../../src/drain/drain-coalescer.ts';
 import { createWorkerTestEnvironment, insertCoupon, openAndAdmit, statusesOf, type WorkerTestEnvironment } from './in-process-harness.ts';
 
-describe('CouponDrainer', () => {
+describe('DrainCoalescer', () => {
   let t: WorkerTestEnvironment;
   beforeAll(async () => {
     t = await createWorkerTestEnvironment({ BATCH_SIZE: '2' });
@@ -15,14 +15,14 @@ describe('CouponDrainer', () => {
     const code = 'CD0001';
     await insertCoupon(t.deps.db, code, 3);
     const tickets = await openAndAdmit(t, code, 3, 5);
-    const drainer = new CouponDrainer(t.deps);
-    const first = drainer.drainSoon(code);
-    const second = drainer.drainSoon(code);
+    const drains = new DrainCoalescer(t.deps);
+    const first = drains.drainSoon(code);
+    const second = drains.drainSoon(code);
     expect(second).toBe(first);
     expect(await first).toBe(5);
     expect(await statusesOf(t, code, tickets)).toEqual(['issued', 'issued', 'issued', 'rejected', 'rejected']);
     // Once settled, a new call is a new drain (with nothing left to decide).
-    const third = drainer.drainSoon(code);
+    const third = drains.drainSoon(code);
     expect(third).not.toBe(first);
     expect(await third).toBe(0);
   });
@@ -33,22 +33,22 @@ describe('CouponDrainer', () => {
     const tickets = await openAndAdmit(t, code, 3, 1);
     const keys = t.keysOf(code);
     await t.env.redis.set(keys.lock, 'another-worker', 'PX', 10_000);
-    const drainer = new CouponDrainer(t.deps);
-    expect(await drainer.drainSoon(code)).toBe('busy');
+    const drains = new DrainCoalescer(t.deps);
+    expect(await drains.drainSoon(code)).toBe('busy');
     expect(await statusesOf(t, code, tickets)).toEqual(['queued']);
     await t.env.redis.del(keys.lock);
-    expect(await drainer.drainSoon(code)).toBe(1);
+    expect(await drains.drainSoon(code)).toBe(1);
   });
 
   it('starts no drain once stopped', async () => {
     const code = 'CD0003';
     await insertCoupon(t.deps.db, code, 3);
     const tickets = await openAndAdmit(t, code, 3, 1);
-    const drainer = new CouponDrainer(t.deps);
-    expect(drainer.isStopping).toBe(false);
-    drainer.stop();
-    expect(drainer.isStopping).toBe(true);
-    expect(await drainer.drainSoon(code)).toBe(0);
+    const drains = new DrainCoalescer(t.deps);
+    expect(drains.isStopping).toBe(false);
+    drains.stop();
+    expect(drains.isStopping).toBe(true);
+    expect(await drains.drainSoon(code)).toBe(0);
     expect(await statusesOf(t, code, tickets)).toEqual(['queued']);
     expect(await t.env.redis.exists(keys(code).lock, keys(code).fence)).toBe(0);
   });
@@ -56,12 +56,12 @@ describe('CouponDrainer', () => {
   it('healSoon heals a missing mirror under the lock, and reports false while another worker holds it', async () => {
     const code = 'CD0004';
     await insertCoupon(t.deps.db, code, 7, { decidedSeq: 3 });
-    const drainer = new CouponDrainer(t.deps);
+    const drains = new DrainCoalescer(t.deps);
     await t.env.redis.set(keys(code).lock, 'another-worker', 'PX', 10_000);
-    expect(await drainer.healSoon(code)).toBe(false);
+    expect(await drains.healSoon(code)).toBe(false);
     expect(await t.env.redis.exists(keys(code).meta)).toBe(0);
     await t.env.redis.del(keys(code).lock);
-    expect(await drainer.healSoon(code)).toBe(true);
+    expect(await drains.healSoon(code)).toBe(true);
     expect(await t.env.redis.hgetall(keys(code).meta)).toEqual({ total: '7', issued: '0', soldOut: '0', decidedSeq: '3' });
   });
 

@@ -20,9 +20,11 @@ export type DrainAttempt = number | 'busy';
 
 /**
  * Coalesces drains per coupon inside one process: however many jobs of a coupon are active
- * here, at most one drain (one lock attempt) runs at a time and the others wait for it.
+ * here, at most one drain (one lock attempt, then drainCoupon under the lock) runs at a time
+ * and the others wait for it. One per worker process; it also keeps each coupon's adaptive
+ * batch size and the process's "stopping" flag.
  */
-export class CouponDrainer {
+export class DrainCoalescer {
   private readonly inflight = new Map<string, Promise<DrainAttempt>>();
   private readonly batchSizes = new Map<string, AdaptiveBatchSize>();
   private stopping = false;
