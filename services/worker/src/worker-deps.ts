@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '@coupons/shared/config';
 import type { Database } from '@coupons/shared/db';
-import type { CouponRedis } from '@coupons/shared/redis';
+import { couponScripts, type CouponRedis, type CouponScripts } from '@coupons/shared/redis';
 
 /** Where a hook runs: the coupon being drained and the fencing token of the batch. */
 export interface BatchPoint {
@@ -30,4 +30,15 @@ export interface WorkerDeps {
   db: Kysely<Database>;
   /** No-ops when absent, as in production. */
   hooks?: BatchHooks;
+}
+
+const scriptsByConnection = new WeakMap<CouponRedis, Map<string, CouponScripts>>();
+
+/** The coupon scripts (domain arguments, keys built inside) on the worker's connection, built once per connection and prefix. */
+export function scriptsOf(deps: Pick<WorkerDeps, 'redis' | 'config'>): CouponScripts {
+  let byPrefix = scriptsByConnection.get(deps.redis);
+  if (!byPrefix) scriptsByConnection.set(deps.redis, (byPrefix = new Map()));
+  let scripts = byPrefix.get(deps.config.REDIS_PREFIX);
+  if (!scripts) byPrefix.set(deps.config.REDIS_PREFIX, (scripts = couponScripts(deps.redis, deps.config.REDIS_PREFIX)));
+  return scripts;
 }

@@ -3,7 +3,6 @@ import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { freePort } from './free-port.ts';
 import { startRedisServer, withClient, type RedisServer, type RedisServerOptions } from './redis-server.ts';
 import { waitFor } from './wait-for.ts';

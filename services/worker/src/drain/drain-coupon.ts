@@ -2,7 +2,7 @@ import type { CouponKeys } from '@coupons/shared/redis';
 import { healFromPostgres, retireIfDone } from '../fast-path/heal-from-postgres.ts';
 import { FencedOutError, issueBatch, RedisBehindError, type IssuedBatch } from '../issuance/issue-batch.ts';
 import type { CouponLease } from '../lock/coupon-lock.ts';
-import type { WorkerDeps } from '../worker-deps.ts';
+import { scriptsOf, type WorkerDeps } from '../worker-deps.ts';
 import { parseBatchRead } from './batch-read.ts';
 import { isStatementTimeout, type AdaptiveBatchSize } from './batch-size.ts';
 import { restoreLine } from './restore-line.ts';
@@ -10,14 +10,14 @@ import { restoreLine } from './restore-line.ts';
 /** Heals in a row after which a drain gives up (the job retries): a heal that does not take means something else is wrong. */
 const MAX_HEALS_PER_DRAIN = 3;
 
-/** The outcomes as resolve-batch-2.lua takes them: ticketId, status, reason, walletId|issuedAt|userId|coupon. */
-function outcomeArgs(batch: IssuedBatch, couponCode: string): string[] {
+/** The outcomes as resolve-batch-2.lua takes them: ticketId, status, reason, walletId|issuedAt|userId. */
+function outcomeArgs(batch: IssuedBatch): string[] {
   const args: string[] = [];
   for (const decision of batch.decisions) {
     const reason = decision.status === 'rejected' ? (decision.reason ?? '') : '';
     const wallet =
       decision.status === 'issued'
-        ? `${decision.ticketId}|${batch.issuedAt.get(decision.ticketId) ?? Date.now()}|${decision.userId}|${couponCode}`
+        ? `${decision.ticketId}|${batch.issuedAt.get(decision.ticketId) ?? Date.now()}|${decision.userId}`
         : '';
     args.push(decision.ticketId, decision.status, reason, wallet);
   }
@@ -48,7 +48,8 @@ export async function drainCoupon(
   batchSize: AdaptiveBatchSize,
   isStopping: () => boolean,
 ): Promise<number> {
-  const { config, redis, db, log, hooks } = deps;
+  const { config, db, log, hooks } = deps;
+  const scripts = scriptsOf(deps);
   let decided = 0;
   let heals = 0;
   let lineRestored = false;
@@ -60,7 +61,7 @@ export async function drainCoupon(
 
   while (!isStopping() && lease.canStartBatch()) {
     const { mirror, outOfLine, candidates } = parseBatchRead(
-      await redis.readDecisionBatch(keys.pending, keys.meta, keys.seq, batchSize.current, keys.ticketPrefix),
+      await scripts.readBatch(couponCode, batchSize.current),
     );
     if (mirror.state !== 'ok') {
       await heal(mirror.state);
@@ -97,7 +98,7 @@ export async function drainCoupon(
       if (await lease.stillHeld()) {
         // We hold the lock, yet Postgres has seen a newer token (or ours, from another holder):
         // Redis lost or rolled back its counter. Raise it past Postgres's; the next grant writes.
-        await redis.raiseCounterFloor(keys.fence, error.storedFence);
+        await scripts.raiseFence(couponCode, error.storedFence);
         log.warn({ coupon: couponCode, fence: lease.fence, storedFence: error.storedFence }, 'fencing counter was behind Postgres: raised');
       } else {
         log.warn({ coupon: couponCode, fence: lease.fence, storedFence: error.storedFence }, 'fenced out: lease expired under us, batch not written');
@@ -108,13 +109,15 @@ export async function drainCoupon(
     await hooks?.afterCommit?.({ couponCode, fence: lease.fence });
     // Postgres has committed: now, and only now, tickets become final. If Redis went back in
     // time while the batch ran, the resolve flags the mirror instead of advancing it.
-    await redis.resolveDecisionBatch(
-      keys.pending, keys.meta,
-      keys.ticketPrefix, config.TICKET_TTL_SECONDS, batch.issuedQuantity, batch.totalQuantity, batch.decidedSeq,
-      batch.before.issuedQuantity, batch.before.decidedSeq,
-      ...outcomeArgs(batch, couponCode),
-    );
-    if (batch.issuedQuantity >= batch.totalQuantity) await retireIfDone(deps, keys);
+    await scripts.resolve(couponCode, config.TICKET_TTL_SECONDS, {
+      issued: batch.issuedQuantity,
+      total: batch.totalQuantity,
+      decidedSeq: batch.decidedSeq,
+      issuedBefore: batch.before.issuedQuantity,
+      decidedSeqBefore: batch.before.decidedSeq,
+      outcomes: outcomeArgs(batch),
+    });
+    if (batch.issuedQuantity >= batch.totalQuantity) await retireIfDone(deps, couponCode);
     decided += candidates.length;
     heals = 0;
     log.debug({ coupon: couponCode, size: candidates.length, issued: batch.issuedQuantity, fence: lease.fence }, 'batch decided');

@@ -1,5 +1,5 @@
 import { ticketKey, type CouponKeys } from '@coupons/shared/redis';
-import type { WorkerDeps } from '../worker-deps.ts';
+import { scriptsOf, type WorkerDeps } from '../worker-deps.ts';
 
 const SCAN_COUNT = 1_000;
 
@@ -18,7 +18,7 @@ export async function restoreLine(deps: WorkerDeps, couponCode: string, keys: Co
     const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', SCAN_COUNT);
     cursor = next;
     const before = await Promise.all(found.map((key) => redis.zscore(keys.pending, key.slice(prefix.length))));
-    const statuses = await Promise.all(found.map((key) => redis.ticketProgress(keys.pending, key, key.slice(prefix.length))));
+    const statuses = await Promise.all(found.map((key) => scriptsOf(deps).ticketProgress(couponCode, key.slice(prefix.length))));
     restored += statuses.filter((status, i) => status === 'queued' && before[i] === null).length;
   } while (cursor !== '0');
   return restored;

@@ -1,7 +1,7 @@
 import { findCouponByCode, type CouponRow } from '@coupons/shared/db';
-import { ticketKey, type CouponKeys } from '@coupons/shared/redis';
+import type { CouponKeys } from '@coupons/shared/redis';
 import { walletsOfCoupon } from '../issuance/wallets.ts';
-import type { WorkerDeps } from '../worker-deps.ts';
+import { scriptsOf, type WorkerDeps } from '../worker-deps.ts';
 
 const CHUNK = 1_000;
 
@@ -40,23 +40,12 @@ export async function healFromPostgres(deps: WorkerDeps, couponCode: string, key
   if (!coupon) return false;
   const startedAt = Date.now();
   if (why !== 'missing') await redis.hset(keys.meta, 'stale', '1');
-  await raiseCounters(deps, keys, coupon);
+  await raiseCounters(deps, couponCode, keys, coupon);
 
   const wallets = await walletsOfCoupon(db, coupon.id);
   for (let offset = 0; offset < wallets.length; offset += CHUNK) {
-    const chunk = wallets.slice(offset, offset + CHUNK);
-    // A ticket counts as present only whole (with its user): a partial hash is rewritten.
-    const present = await Promise.all(chunk.map((wallet) => redis.hexists(ticketKey(config.REDIS_PREFIX, couponCode, wallet.id), 'user')));
-    const pipeline = redis.pipeline();
-    chunk.forEach((wallet, i) => {
-      pipeline.hset(keys.users, wallet.user_id, wallet.id);
-      if (present[i]) return;
-      const ticket = ticketKey(config.REDIS_PREFIX, couponCode, wallet.id);
-      const issuedAt = wallet.issued_at.getTime();
-      pipeline.hset(ticket, { coupon: couponCode, user: wallet.user_id, seq: 0, status: 'issued', walletId: wallet.id, issuedAt, createdAt: issuedAt });
-      pipeline.expire(ticket, config.TICKET_TTL_SECONDS);
-    });
-    await pipeline.exec();
+    const chunk = wallets.slice(offset, offset + CHUNK).map((w) => ({ walletId: w.id, userId: w.user_id, issuedAtMs: w.issued_at.getTime() }));
+    await scriptsOf(deps).restoreWalletTickets(couponCode, config.TICKET_TTL_SECONDS, chunk);
   }
 
   await redis
@@ -69,7 +58,7 @@ export async function healFromPostgres(deps: WorkerDeps, couponCode: string, key
     })
     .hdel(keys.meta, 'stale')
     .exec();
-  if (isFinished(coupon, new Date())) await retireIfDone(deps, keys);
+  if (isFinished(coupon, new Date())) await retireIfDone(deps, couponCode);
   log.info({ coupon: couponCode, why, wallets: wallets.length, ms: Date.now() - startedAt }, 'fast-path state rebuilt from Postgres');
   return true;
 }
@@ -80,16 +69,16 @@ export async function healFromPostgres(deps: WorkerDeps, couponCode: string, key
  * still pending, so a new arrival is never given a place ahead of someone already waiting.
  * Admissions are refused meanwhile (mirror missing or flagged), so nothing joins the line.
  */
-async function raiseCounters(deps: WorkerDeps, keys: CouponKeys, coupon: Pick<CouponRow, 'lock_fence' | 'decided_seq'>): Promise<void> {
-  const { redis } = deps;
-  const [, lastPending] = await redis.zrange(keys.pending, -1, -1, 'WITHSCORES');
+async function raiseCounters(deps: WorkerDeps, couponCode: string, keys: CouponKeys, coupon: Pick<CouponRow, 'lock_fence' | 'decided_seq'>): Promise<void> {
+  const scripts = scriptsOf(deps);
+  const [, lastPending] = await deps.redis.zrange(keys.pending, -1, -1, 'WITHSCORES');
   const seqFloor = BigInt(lastPending ?? 0) > BigInt(coupon.decided_seq) ? lastPending! : coupon.decided_seq;
-  await Promise.all([redis.raiseCounterFloor(keys.fence, coupon.lock_fence), redis.raiseCounterFloor(keys.seq, seqFloor)]);
+  await Promise.all([scripts.raiseFence(couponCode, coupon.lock_fence), scripts.raiseSeq(couponCode, seqFloor)]);
 }
 
 /** Gives a finished coupon's Redis state its retention lifetime, once nothing is pending (retire-coupon-state-5.lua). */
-export function retireIfDone(deps: WorkerDeps, keys: CouponKeys): Promise<number> {
-  return deps.redis.retireCouponState(keys.users, keys.pending, keys.seq, keys.meta, keys.fence, deps.config.EVENT_RETENTION_SECONDS);
+export function retireIfDone(deps: WorkerDeps, couponCode: string): Promise<number> {
+  return scriptsOf(deps).retire(couponCode, deps.config.EVENT_RETENTION_SECONDS);
 }
 
 /**
@@ -119,7 +108,7 @@ export async function healIfBehind(deps: WorkerDeps, couponCode: string, keys: C
   if (Number(issued) < coupon.issued_quantity || BigInt(decidedSeq ?? '0') < BigInt(coupon.decided_seq)) {
     return healFromPostgres(deps, couponCode, keys, 'behind');
   }
-  await raiseCounters(deps, keys, coupon);
-  if (isFinished(coupon, new Date())) await retireIfDone(deps, keys);
+  await raiseCounters(deps, couponCode, keys, coupon);
+  if (isFinished(coupon, new Date())) await retireIfDone(deps, couponCode);
   return false;
 }

@@ -2,9 +2,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { WaitingError, type Job, type Processor } from 'bullmq';
 import { isFinal } from '@coupons/shared/domain';
 import { HEAL_JOB_NAME, type CouponJobData, type IssueJobData } from '@coupons/shared/queue';
-import { couponKeys, ticketKey } from '@coupons/shared/redis';
 import type { DrainCoalescer } from '../drain/drain-coalescer.ts';
-import type { WorkerDeps } from '../worker-deps.ts';
+import { scriptsOf, type WorkerDeps } from '../worker-deps.ts';
 
 const NO_PROGRESS_WAIT_MS = 25;
 
@@ -25,17 +24,15 @@ const NO_PROGRESS_WAIT_MS = 25;
  * On shutdown an undecided job goes back to the wait list for another worker.
  */
 export function issueJobProcessor(deps: WorkerDeps, drains: DrainCoalescer): Processor<CouponJobData> {
-  const { redis, config } = deps;
+  const scripts = scriptsOf(deps);
   return async (job: Job<CouponJobData>, token?: string) => {
     if (job.name === HEAL_JOB_NAME) {
       if (!(await drains.healSoon(job.data.couponCode))) throw new Error(`coupon ${job.data.couponCode} is locked by another worker; the heal is retried`);
       return;
     }
     const { ticketId, couponCode } = job.data as IssueJobData;
-    const keys = couponKeys(config.REDIS_PREFIX, couponCode);
-    const ticket = ticketKey(config.REDIS_PREFIX, couponCode, ticketId);
     for (;;) {
-      const progress = await redis.ticketProgress(keys.pending, ticket, ticketId);
+      const progress = await scripts.ticketProgress(couponCode, ticketId);
       // 'gone': the ticket expired or was lost, and nothing waits in line for it.
       if (progress === 'gone' || isFinal(progress)) return;
       if (drains.isStopping) {

@@ -15,7 +15,7 @@ import {
   insertCoupon,
   openAndAdmit,
   statusesOf,
-  ticketOf,
+  decodedTicketOf, ticketOf,
   type WorkerTestEnvironment,
 } from './in-process-harness.ts';
 
@@ -58,7 +58,8 @@ describe('drainCoupon', () => {
     ]);
     expect(await statusesOf(t, code, tickets)).toEqual(['issued', 'issued', 'issued', 'rejected', 'rejected']);
     expect(await ticketOf(t, code, tickets[4]!.ticketId)).toMatchObject({ status: 'rejected', reason: 'SOLD_OUT' });
-    expect(await ticketOf(t, code, tickets[0]!.ticketId)).toMatchObject({ walletId: tickets[0]!.ticketId, issuedAt: expect.stringMatching(/^\d+$/) });
+    expect(await ticketOf(t, code, tickets[0]!.ticketId)).toMatchObject({ issuedAt: expect.stringMatching(/^\d+$/) });
+    expect((await decodedTicketOf(t, code, tickets[0]!.ticketId))?.walletId).toBe(tickets[0]!.ticketId);
     const keys = t.keysOf(code);
     expect(await t.env.redis.zcard(keys.pending)).toBe(0);
     expect(await t.env.redis.hgetall(keys.meta)).toEqual({ total: '3', issued: '3', soldOut: '1', decidedSeq: '5' });
@@ -194,11 +195,9 @@ describe('drainCoupon', () => {
     await t.env.redis.del(ticketKey(t.prefix, code, ticket!.ticketId));
     expect(await drained).toBe(1);
     expect(await ticketOf(t, code, ticket!.ticketId)).toEqual({
-      coupon: code,
       user: ticket!.userId,
       seq: '0',
       status: 'issued',
-      walletId: ticket!.ticketId,
       issuedAt: expect.stringMatching(/^\d+$/),
       createdAt: expect.stringMatching(/^\d+$/),
     });

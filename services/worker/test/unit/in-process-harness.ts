@@ -12,7 +12,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { loadConfig, type Config } from '@coupons/shared/config';
 import { createDb, type Database } from '@coupons/shared/db';
 import { newTicketId } from '@coupons/shared/domain';
-import { couponScripts, couponKeys, ticketKey, type CouponKeys } from '@coupons/shared/redis';
+import { couponScripts, couponKeys, decodeTicket, ticketKey, type CouponKeys } from '@coupons/shared/redis';
 import { createLogger } from '@coupons/shared/runtime';
 import { createTestEnvironment, openUntouchedCoupon, type TestEnvironment } from '@coupons/shared/testing';
 import type { WorkerDeps } from '../../src/worker-deps.ts';
@@ -179,6 +179,11 @@ export async function openAndAdmit(t: WorkerTestEnvironment, couponCode: string,
 
 export function ticketOf(t: WorkerTestEnvironment, couponCode: string, ticketId: string): Promise<Record<string, string>> {
   return t.env.redis.hgetall(ticketKey(t.prefix, couponCode, ticketId));
+}
+
+/** The ticket as readers see it (decodeTicket: e.g. a winner's walletId is its ticket id), or undefined. */
+export async function decodedTicketOf(t: WorkerTestEnvironment, couponCode: string, ticketId: string) {
+  return decodeTicket(ticketId, couponCode, await ticketOf(t, couponCode, ticketId), null);
 }
 
 export async function statusesOf(t: WorkerTestEnvironment, couponCode: string, tickets: AdmittedTicket[]): Promise<(string | null)[]> {

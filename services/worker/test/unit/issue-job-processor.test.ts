@@ -5,7 +5,7 @@ import { ISSUE_QUEUE_NAME, queuePrefix, ticketKey } from '@coupons/shared/redis'
 import { waitFor } from '@coupons/shared/testing';
 import { DrainCoalescer } from '../../src/drain/drain-coalescer.ts';
 import { issueJobProcessor } from '../../src/queue/issue-job-processor.ts';
-import { couponRow, createWorkerTestEnvironment, insertCoupon, openAndAdmit, statusesOf, ticketOf, type WorkerTestEnvironment } from './in-process-harness.ts';
+import { couponRow, createWorkerTestEnvironment, insertCoupon, openAndAdmit, statusesOf, decodedTicketOf, ticketOf, type WorkerTestEnvironment } from './in-process-harness.ts';
 
 /**
  * The processor called directly with real BullMQ jobs from a real queue (no Worker loop), so
@@ -39,7 +39,7 @@ describe('issueJobProcessor', () => {
 
     const processor = issueJobProcessor(t.deps, new DrainCoalescer(t.deps));
     await processor(jobA);
-    expect(await ticketOf(t, code, a!.ticketId)).toMatchObject({ status: 'issued', walletId: a!.ticketId });
+    expect(await decodedTicketOf(t, code, a!.ticketId)).toMatchObject({ status: 'issued', walletId: a!.ticketId });
     expect(await ticketOf(t, code, b!.ticketId)).toMatchObject({ status: 'rejected', reason: 'SOLD_OUT' });
     expect(await t.env.redis.zcard(keys.pending)).toBe(0);
   });

@@ -4,7 +4,7 @@ import { issueJob, type CouponJobData } from '@coupons/shared/queue';
 import { ISSUE_QUEUE_NAME, queuePrefix } from '@coupons/shared/redis';
 import { waitFor } from '@coupons/shared/testing';
 import { healAllCoupons, startIssueWorker, type IssueWorker } from '../../src/worker.ts';
-import { couponRow, createWorkerTestEnvironment, insertCoupon, openAndAdmit, statusesOf, ticketOf, type WorkerTestEnvironment } from './in-process-harness.ts';
+import { couponRow, createWorkerTestEnvironment, insertCoupon, openAndAdmit, statusesOf, decodedTicketOf, ticketOf, type WorkerTestEnvironment } from './in-process-harness.ts';
 
 /** startIssueWorker in this process: the BullMQ Worker, the drain coalescer and the reconciler together. */
 describe('startIssueWorker (in process)', () => {
@@ -44,7 +44,7 @@ describe('startIssueWorker (in process)', () => {
 
     worker = await startIssueWorker(t.deps, t.bullConnection());
     await waitFor(async () => (await statusesOf(t, code, [a!, b!])).every((status) => status !== 'queued'), { message: 'both tickets decided' });
-    expect(await ticketOf(t, code, a!.ticketId)).toMatchObject({ status: 'issued', walletId: a!.ticketId });
+    expect(await decodedTicketOf(t, code, a!.ticketId)).toMatchObject({ status: 'issued', walletId: a!.ticketId });
     expect(await ticketOf(t, code, b!.ticketId)).toMatchObject({ status: 'rejected', reason: 'SOLD_OUT' });
     expect(await couponRow(t.deps.db, code)).toMatchObject({ issued_quantity: 1 });
     await waitFor(
