@@ -8,7 +8,7 @@ import { healIfBehind, isRetired } from './fast-path/heal-from-postgres.ts';
 import { withCouponLock } from './lock/coupon-lock.ts';
 import { issueJobProcessor } from './queue/issue-job-processor.ts';
 import { Reconciler } from './queue/reconciler.ts';
-import type { WorkerDeps } from './worker-deps.ts';
+import { scriptsOf, type WorkerDeps } from './worker-deps.ts';
 
 export interface IssueWorker {
   worker: Worker<CouponJobData>;
@@ -22,7 +22,7 @@ export async function healAllCoupons(deps: WorkerDeps): Promise<void> {
   for (const coupon of await listCoupons(deps.db)) {
     const keys = couponKeys(deps.config.REDIS_PREFIX, coupon.code);
     if (await isRetired(deps, coupon, keys)) continue;
-    await withCouponLock(deps.redis, keys, deps.config.LOCK_LEASE_MS, deps.log, () => healIfBehind(deps, coupon.code, keys));
+    await withCouponLock(scriptsOf(deps), coupon.code, deps.config.LOCK_LEASE_MS, deps.log, () => healIfBehind(deps, coupon.code, keys));
   }
 }
 

@@ -4,12 +4,11 @@ import { couponKeys } from '@coupons/shared/redis';
 import {
   countInversions,
   createTestEnvironment,
-  spawnService,
   waitFor,
   type AnsweredRequest,
-  type ServiceProcess,
   type TestEnvironment,
 } from '@coupons/shared/testing';
+import { startApi as startApiProcess, startWorker, type ServiceProcess } from '@coupons/harness/processes';
 
 /** A test coupon with a small limit, open now. */
 export async function createCoupon(env: TestEnvironment, code: string, totalQuantity: number): Promise<void> {
@@ -21,17 +20,12 @@ export async function createCoupon(env: TestEnvironment, code: string, totalQuan
 
 /** A real API process on an ephemeral port. */
 export async function startApi(env: TestEnvironment): Promise<{ process: ServiceProcess; baseUrl: string }> {
-  const api = spawnService('api', { ...env.env, PORT: '0', LOG_LEVEL: 'info' });
-  await api.waitForOutput(/API listening on http:\/\/localhost:\d+/);
-  const port = /API listening on http:\/\/localhost:(\d+)/.exec(api.output())![1];
-  return { process: api, baseUrl: `http://127.0.0.1:${port}` };
+  return startApiProcess({ ...env.env, PORT: '0', LOG_LEVEL: 'info' });
 }
 
 /** `count` real worker processes. */
 export async function startWorkers(env: TestEnvironment, count: number, extraEnv: Record<string, string> = {}): Promise<ServiceProcess[]> {
-  const workers = Array.from({ length: count }, () => spawnService('worker', { ...env.env, LOG_LEVEL: 'info', ...extraEnv }));
-  await Promise.all(workers.map((worker) => worker.waitForOutput(/worker started/)));
-  return workers;
+  return Promise.all(Array.from({ length: count }, () => startWorker({ ...env.env, LOG_LEVEL: 'info', ...extraEnv })));
 }
 
 /** Sends one issue request and records it as a client saw it. */

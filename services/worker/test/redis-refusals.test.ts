@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createLogger } from '@coupons/shared/runtime';
-import { couponKeys, registerCommands, redisRefusal } from '@coupons/shared/redis';
+import { couponKeys, couponScripts, registerCommands, redisRefusal } from '@coupons/shared/redis';
 import { requireReplicas, startRedisServer, waitFor, type RedisServer } from '@coupons/shared/testing';
 import { withCouponLock } from '../src/lock/coupon-lock.ts';
 import { distinctUsers, exactEvent, startLocalEvent, submitAll, verifyEvent, waitUntilAllFinal, type LocalEvent } from './event-harness.ts';
@@ -77,9 +77,8 @@ describe('a refused lock renewal', () => {
   });
 
   it('stops the holder from starting batches in time, without calling the lock lost', async () => {
-    const keys = couponKeys('refusal-test', 'L0001');
     const leaseMs = 900;
-    const result = await withCouponLock(client, keys, leaseMs, createLogger('lock-test', 'silent'), async (lease) => {
+    const result = await withCouponLock(couponScripts(client, 'refusal-test'), 'L0001', leaseMs, createLogger('lock-test', 'silent'), async (lease) => {
       expect(lease.canStartBatch()).toBe(true);
       const refusal = await requireReplicas(redis);
       try {

@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { couponKeys } from '@coupons/shared/redis';
 import { healIfBehind } from '../fast-path/heal-from-postgres.ts';
 import { withCouponLock } from '../lock/coupon-lock.ts';
-import type { WorkerDeps } from '../worker-deps.ts';
+import { scriptsOf, type WorkerDeps } from '../worker-deps.ts';
 import { AdaptiveBatchSize } from './batch-size.ts';
 import { drainCoupon } from './drain-coupon.ts';
 
@@ -59,9 +59,9 @@ export class DrainCoalescer {
    * drain checks before every batch.
    */
   async healSoon(couponCode: string): Promise<boolean> {
-    const { redis, config, log } = this.deps;
+    const { config, log } = this.deps;
     const keys = couponKeys(config.REDIS_PREFIX, couponCode);
-    const result = await withCouponLock(redis, keys, config.LOCK_LEASE_MS, log, () => healIfBehind(this.deps, couponCode, keys));
+    const result = await withCouponLock(scriptsOf(this.deps), couponCode, config.LOCK_LEASE_MS, log, () => healIfBehind(this.deps, couponCode, keys));
     return result.ran;
   }
 
@@ -76,9 +76,9 @@ export class DrainCoalescer {
 
   private async drainOnce(couponCode: string): Promise<DrainAttempt> {
     if (this.stopping) return 0;
-    const { redis, config, log } = this.deps;
+    const { config, log } = this.deps;
     const keys = couponKeys(config.REDIS_PREFIX, couponCode);
-    const result = await withCouponLock(redis, keys, config.LOCK_LEASE_MS, log, (lease) =>
+    const result = await withCouponLock(scriptsOf(this.deps), couponCode, config.LOCK_LEASE_MS, log, (lease) =>
       drainCoupon(this.deps, couponCode, keys, lease, this.batchSizeOf(couponCode), () => this.stopping),
     );
     if (!result.ran) {

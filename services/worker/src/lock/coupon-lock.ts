@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { CouponKeys, CouponRedis } from '@coupons/shared/redis';
+import type { CouponScripts } from '@coupons/shared/redis';
 
 /**
  * A held coupon lock.
@@ -33,8 +33,8 @@ class HeldLease implements CouponLease {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly redis: CouponRedis,
-    private readonly keys: CouponKeys,
+    private readonly scripts: CouponScripts,
+    private readonly couponCode: string,
     readonly holder: string,
     readonly fence: number,
     private readonly leaseMs: number,
@@ -51,7 +51,7 @@ class HeldLease implements CouponLease {
   private async renew(): Promise<void> {
     const startedAt = Date.now();
     try {
-      const renewed = await this.redis.renewCouponLock(this.keys.lock, this.holder, this.leaseMs);
+      const renewed = await this.scripts.renewLock(this.couponCode, this.holder, this.leaseMs);
       if (renewed === 1) this.validUntil = startedAt + this.leaseMs;
       else this.markLost('lock taken or expired');
     } catch (error) {
@@ -60,7 +60,7 @@ class HeldLease implements CouponLease {
   }
 
   private markLost(why: string): void {
-    if (!this.lost) this.log.warn({ lock: this.keys.lock, fence: this.fence, why }, 'coupon lock lost');
+    if (!this.lost) this.log.warn({ coupon: this.couponCode, fence: this.fence, why }, 'coupon lock lost');
     this.lost = true;
     clearInterval(this.timer);
   }
@@ -71,7 +71,7 @@ class HeldLease implements CouponLease {
   }
 
   async stillHeld(): Promise<boolean> {
-    const held = (await this.redis.renewCouponLock(this.keys.lock, this.holder, this.leaseMs)) === 1;
+    const held = (await this.scripts.renewLock(this.couponCode, this.holder, this.leaseMs)) === 1;
     if (!held) this.markLost('lock taken or expired');
     return held;
   }
@@ -79,7 +79,7 @@ class HeldLease implements CouponLease {
   async release(): Promise<void> {
     clearInterval(this.timer);
     if (this.lost) return;
-    await this.redis.releaseCouponLock(this.keys.lock, this.holder).catch((error: Error) => {
+    await this.scripts.releaseLock(this.couponCode, this.holder).catch((error: Error) => {
       this.log.warn({ err: error.message }, 'lock release failed; it expires with its lease');
     });
   }
@@ -90,16 +90,16 @@ class HeldLease implements CouponLease {
  * worker holds it (the caller waits and tries again).
  */
 export async function withCouponLock<T>(
-  redis: CouponRedis,
-  keys: CouponKeys,
+  scripts: CouponScripts,
+  couponCode: string,
   leaseMs: number,
   log: Logger,
   work: (lease: CouponLease) => Promise<T>,
 ): Promise<{ ran: true; value: T } | { ran: false }> {
   const token = randomBytes(16).toString('hex');
-  const fence = await redis.acquireCouponLock(keys.lock, keys.fence, token, leaseMs);
+  const fence = await scripts.acquireLock(couponCode, token, leaseMs);
   if (!fence) return { ran: false };
-  const lease = new HeldLease(redis, keys, token, Number(fence), leaseMs, log);
+  const lease = new HeldLease(scripts, couponCode, token, Number(fence), leaseMs, log);
   lease.startRenewing();
   try {
     return { ran: true, value: await work(lease) };

@@ -4,7 +4,7 @@ import { issueJob, type CouponJobData } from '@coupons/shared/queue';
 import { couponKeys, ticketKey } from '@coupons/shared/redis';
 import { healIfBehind, isRetired } from '../fast-path/heal-from-postgres.ts';
 import { withCouponLock } from '../lock/coupon-lock.ts';
-import type { WorkerDeps } from '../worker-deps.ts';
+import { scriptsOf, type WorkerDeps } from '../worker-deps.ts';
 
 /** How many of the oldest pending tickets per coupon each pass looks at. */
 const SCAN_PER_COUPON = 200;
@@ -73,10 +73,10 @@ export class Reconciler {
 
   /** If another worker holds the lock, its drain checks before every batch. */
   private async healCoupon(coupon: CouponRow): Promise<void> {
-    const { redis, config, log } = this.deps;
+    const { config, log } = this.deps;
     const keys = couponKeys(config.REDIS_PREFIX, coupon.code);
     if (await isRetired(this.deps, coupon, keys)) return;
-    await withCouponLock(redis, keys, config.LOCK_LEASE_MS, log, () => healIfBehind(this.deps, coupon.code, keys));
+    await withCouponLock(scriptsOf(this.deps), coupon.code, config.LOCK_LEASE_MS, log, () => healIfBehind(this.deps, coupon.code, keys));
   }
 
   private async requeueStranded(code: string): Promise<number> {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@coupons/shared/testing';
 import { withCouponLock, type CouponLease } from '../../src/lock/coupon-lock.ts';
+import { scriptsOf } from '../../src/worker-deps.ts';
 import { capturingLogger, createWorkerTestEnvironment, type WorkerTestEnvironment } from './in-process-harness.ts';
 
 describe('withCouponLock and its lease', () => {
@@ -15,7 +16,7 @@ describe('withCouponLock and its lease', () => {
 
   it('grants the lock with a new fencing token each time, holds it during the work and releases it after', async () => {
     const keys = t.keysOf('LK0001');
-    const first = await withCouponLock(t.env.redis, keys, 5_000, t.deps.log, async (lease) => {
+    const first = await withCouponLock(scriptsOf(t.deps), 'LK0001', 5_000, t.deps.log, async (lease) => {
       expect(await t.env.redis.get(keys.lock)).toBe(lease.holder);
       expect(lease.holder).toMatch(/^[0-9a-f]{32}$/);
       expect(lease.lost).toBe(false);
@@ -27,7 +28,7 @@ describe('withCouponLock and its lease', () => {
     });
     expect(first).toEqual({ ran: true, value: 1 });
     expect(await t.env.redis.exists(keys.lock)).toBe(0);
-    const second = await withCouponLock(t.env.redis, keys, 5_000, t.deps.log, async (lease) => lease.fence);
+    const second = await withCouponLock(scriptsOf(t.deps), 'LK0001', 5_000, t.deps.log, async (lease) => lease.fence);
     expect(second).toEqual({ ran: true, value: 2 });
     expect(await t.env.redis.get(keys.fence)).toBe('2');
   });
@@ -36,7 +37,7 @@ describe('withCouponLock and its lease', () => {
     const keys = t.keysOf('LK0002');
     await t.env.redis.set(keys.lock, 'someone-else', 'PX', 5_000);
     let ran = false;
-    const result = await withCouponLock(t.env.redis, keys, 5_000, t.deps.log, async () => {
+    const result = await withCouponLock(scriptsOf(t.deps), 'LK0002', 5_000, t.deps.log, async () => {
       ran = true;
     });
     expect(result).toEqual({ ran: false });
@@ -48,7 +49,7 @@ describe('withCouponLock and its lease', () => {
   it('renews the lease while the work runs past it', async () => {
     const keys = t.keysOf('LK0003');
     const leaseMs = 1_000;
-    const result = await withCouponLock(t.env.redis, keys, leaseMs, t.deps.log, async (lease) => {
+    const result = await withCouponLock(scriptsOf(t.deps), 'LK0003', leaseMs, t.deps.log, async (lease) => {
       const startedAt = Date.now();
       // Without renewal the key would expire after one lease; wait until well past that.
       await waitFor(() => Date.now() - startedAt > leaseMs * 2, { timeoutMs: 5_000, intervalMs: 50, message: 'two leases to pass' });
@@ -64,7 +65,7 @@ describe('withCouponLock and its lease', () => {
   it('stillHeld is false once another token took the lock; the lease is lost and release leaves the new lock alone', async () => {
     const keys = t.keysOf('LK0004');
     let seen: CouponLease | undefined;
-    await withCouponLock(t.env.redis, keys, 5_000, t.deps.log, async (lease) => {
+    await withCouponLock(scriptsOf(t.deps), 'LK0004', 5_000, t.deps.log, async (lease) => {
       seen = lease;
       expect(await lease.stillHeld()).toBe(true);
       await t.env.redis.set(keys.lock, 'successor', 'PX', 5_000);
@@ -74,12 +75,12 @@ describe('withCouponLock and its lease', () => {
     });
     expect(seen?.lost).toBe(true);
     expect(await t.env.redis.get(keys.lock)).toBe('successor');
-    expect(logs.messages('coupon lock lost').some((entry) => entry.lock === keys.lock)).toBe(true);
+    expect(logs.messages('coupon lock lost').some((entry) => entry.coupon === 'LK0004')).toBe(true);
   });
 
   it('the renewal timer notices a lost lock by itself', async () => {
     const keys = t.keysOf('LK0005');
-    await withCouponLock(t.env.redis, keys, 600, t.deps.log, async (lease) => {
+    await withCouponLock(scriptsOf(t.deps), 'LK0005', 600, t.deps.log, async (lease) => {
       await t.env.redis.set(keys.lock, 'successor', 'PX', 5_000);
       await waitFor(() => lease.lost, { timeoutMs: 5_000, message: 'the renewal to mark the lease lost' });
       expect(lease.canStartBatch()).toBe(false);
@@ -100,7 +101,7 @@ describe('withCouponLock and its lease', () => {
   it('releases the lock when the work throws, and passes the error on', async () => {
     const keys = t.keysOf('LK0007');
     await expect(
-      withCouponLock(t.env.redis, keys, 5_000, t.deps.log, async () => {
+      withCouponLock(scriptsOf(t.deps), 'LK0007', 5_000, t.deps.log, async () => {
         throw new Error('batch failed');
       }),
     ).rejects.toThrow('batch failed');
@@ -109,7 +110,7 @@ describe('withCouponLock and its lease', () => {
 
   it('logs a failed renewal and a failed release (Redis refusing the command) without throwing', async () => {
     const keys = t.keysOf('LK0008');
-    const result = await withCouponLock(t.env.redis, keys, 600, t.deps.log, async () => {
+    const result = await withCouponLock(scriptsOf(t.deps), 'LK0008', 600, t.deps.log, async () => {
       // The lock key becomes a hash: GET in the renew and release scripts fails with WRONGTYPE.
       await t.env.redis.multi().del(keys.lock).hset(keys.lock, 'x', '1').exec();
       await waitFor(() => logs.messages('lock renewal failed').length > 0, { timeoutMs: 5_000, message: 'a failed renewal to be logged' });

@@ -6,6 +6,7 @@ import { AdaptiveBatchSize } from '../../src/drain/batch-size.ts';
 import { drainCoupon } from '../../src/drain/drain-coupon.ts';
 import { faultInjectionHooks } from '../../src/fault-injection.ts';
 import { withCouponLock } from '../../src/lock/coupon-lock.ts';
+import { scriptsOf } from '../../src/worker-deps.ts';
 import type { WorkerDeps } from '../../src/worker-deps.ts';
 import {
   admit,
@@ -38,7 +39,7 @@ describe('drainCoupon', () => {
 
   /** One drain under the coupon's lock, as DrainCoalescer runs it. */
   async function drain(code: string, size = new AdaptiveBatchSize(8), deps: WorkerDeps = t.deps, isStopping = () => false): Promise<number> {
-    const result = await withCouponLock(deps.redis, t.keysOf(code), deps.config.LOCK_LEASE_MS, deps.log, (lease) =>
+    const result = await withCouponLock(scriptsOf(deps), code, deps.config.LOCK_LEASE_MS, deps.log, (lease) =>
       drainCoupon(deps, code, t.keysOf(code), lease, size, isStopping),
     );
     if (!result.ran) throw new Error(`lock of ${code} was busy`);
@@ -158,7 +159,7 @@ describe('drainCoupon', () => {
     await insertCoupon(t.deps.db, code, 3, { lockFence: 100 });
     const tickets = await openAndAdmit(t, code, 3, 1);
     const keys = t.keysOf(code);
-    const result = await withCouponLock(t.env.redis, keys, 10_000, t.deps.log, async (lease) => {
+    const result = await withCouponLock(scriptsOf(t.deps), code, 10_000, t.deps.log, async (lease) => {
       await t.env.redis.set(keys.lock, 'successor', 'PX', 10_000); // the lease expired and another worker took it
       return drainCoupon(t.deps, code, keys, lease, new AdaptiveBatchSize(8), () => false);
     });
@@ -175,7 +176,7 @@ describe('drainCoupon', () => {
     await insertCoupon(t.deps.db, code, 3);
     const tickets = await openAndAdmit(t, code, 3, 1);
     const keys = t.keysOf(code);
-    await withCouponLock(t.env.redis, keys, 10_000, t.deps.log, async (lease) => {
+    await withCouponLock(scriptsOf(t.deps), code, 10_000, t.deps.log, async (lease) => {
       await t.env.redis.set(keys.lock, 'successor', 'PX', 10_000);
       expect(await lease.stillHeld()).toBe(false);
       expect(await drainCoupon(t.deps, code, keys, lease, new AdaptiveBatchSize(8), () => false)).toBe(0);
