@@ -4,26 +4,6 @@ import { couponScripts, couponKeys, type AdmitRequest, type CouponKeys } from '.
 import type { AdmissionResult } from '../src/domain/index.ts';
 import { createTestEnvironment, openUntouchedCoupon, type TestEnvironment } from '../src/testing/index.ts';
 
-/**
- * A small seeded pseudo-random generator (mulberry32), so a property test that fails
- * prints a seed that reproduces it.
- */
-export function seededRandom(seed: number) {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-  return {
-    next,
-    /** An integer in [min, max]. */
-    int: (min: number, max: number): number => min + Math.floor(next() * (max - min + 1)),
-  };
-}
-
 export interface RedisWorld {
   /** The file's environment (its own database and Redis key prefix). */
   readonly env: TestEnvironment;

@@ -4,4 +4,4 @@ export { ensureDatabase, dropDatabase } from './ensure-database.ts';
 export { migrateToLatest, prepareDatabase } from './migrate.ts';
 export { seedCoupons, SEED_COUPONS } from './seed-coupons.ts';
 export { listCoupons, findCouponByCode } from './repositories/coupons.ts';
-export { walletOfUser, walletsOfCoupon, findWalletById, findWalletOfUser, type WalletEntry, type IssuedWallet } from './repositories/wallets.ts';
+export { walletOfUser, findWalletById, findWalletOfUser, type WalletEntry, type IssuedWallet } from './repositories/wallets.ts';

@@ -18,15 +18,6 @@ export function walletOfUser(db: Kysely<Database>, userId: string): Promise<Wall
     .execute();
 }
 
-/** Every (user, wallet) of a coupon: what the Redis fast path is rebuilt from. */
-export function walletsOfCoupon(db: Kysely<Database>, couponId: string) {
-  return db
-    .selectFrom('coupon_wallet')
-    .select(['id', 'user_id', 'issued_at'])
-    .where('coupon_id', '=', couponId)
-    .execute();
-}
-
 /** A wallet as a ticket answers it: the wallet id is the id of the ticket that won it. */
 export interface IssuedWallet {
   walletId: string;
