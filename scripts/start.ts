@@ -1,15 +1,11 @@
 // `pnpm start`: migrate + seed, then one API and one worker, with the URLs printed.
 // Ctrl-C (or SIGTERM) stops both gracefully.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawnService, waitUntilReady, type ServiceKind } from '@coupons/harness/processes';
 import { loadConfig } from '@coupons/shared/config';
 import { prepareDatabase } from '@coupons/shared/db';
 import { connectRedis, postgresStartupError, runMain } from '@coupons/shared/runtime';
-import { waitFor } from '@coupons/shared/testing';
 
-const SERVICES = {
-  api: 'services/api/src/main.ts',
-  worker: 'services/worker/src/main.ts',
-} as const;
+const SERVICES: ServiceKind[] = ['api', 'worker'];
 
 await runMain('start', async (log) => {
   const config = loadConfig();
@@ -19,9 +15,9 @@ await runMain('start', async (log) => {
   });
   log.info('database migrated and seeded');
 
-  const children: ChildProcess[] = Object.entries(SERVICES).map(([name, entry]) => {
+  const children = SERVICES.map((name) => {
     // Own process group: Ctrl-C reaches only this script, which then stops each child once, gracefully.
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], { stdio: 'inherit', env: process.env, detached: true });
+    const { child } = spawnService(name, process.env, { output: 'inherit', detached: true });
     child.on('exit', (code, signal) => {
       if (!stopping) {
         log.error({ service: name, code, signal }, `${name} exited; stopping the rest`);
@@ -46,7 +42,7 @@ await runMain('start', async (log) => {
   process.on('exit', () => children.forEach((child) => child.exitCode === null && child.kill('SIGKILL')));
 
   const base = `http://localhost:${config.PORT}`;
-  await waitFor(() => fetch(`${base}/readyz`).then((res) => res.ok, () => false), { timeoutMs: 30_000, intervalMs: 200, message: 'the API to be ready' });
+  await waitUntilReady(base, { timeoutMs: 30_000, intervalMs: 200 });
   process.stdout.write(
     [
       '',

@@ -1,7 +1,8 @@
 // A local cluster for one burst: a fresh database and Redis prefix (createTestEnvironment), N API
 // processes on ephemeral ports and M worker processes, exactly as `pnpm start:api` /
 // `start:worker` run them. Torn down at the end, also on Ctrl-C.
-import { createTestEnvironment, spawnService, type ServiceProcess, type TestEnvironment } from '@coupons/shared/testing';
+import { apiReady, spawnService, workerReady, type ServiceProcess } from '@coupons/harness/processes';
+import { createTestEnvironment, type TestEnvironment } from '@coupons/shared/testing';
 
 export interface LocalCluster {
   environment: TestEnvironment;
@@ -11,7 +12,6 @@ export interface LocalCluster {
   teardown(): Promise<void>;
 }
 
-const LISTENING = /API listening on http:\/\/localhost:(\d+)/;
 const STARTUP_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 5_000;
 
@@ -55,22 +55,13 @@ export async function startLocalCluster(
     await beforeStart(environment);
     // INFO keeps the listening line (and any warnings under load) in the captured output.
     const env = { ...environment.env, PORT: '0', LOG_LEVEL: 'info' };
-    for (let i = 1; i <= apis; i++) services.push({ name: `api-${i}`, process: spawnService('api', env) });
-    for (let i = 1; i <= workers; i++) services.push({ name: `worker-${i}`, process: spawnService('worker', env) });
-    let starting = true;
-    await Promise.all(
-      services.map(({ name, process: service }) =>
-        Promise.race([
-          service.waitForOutput(name.startsWith('api') ? LISTENING : /worker started/, STARTUP_TIMEOUT_MS),
-          service.exited.then((code) => {
-            if (starting) throw new Error(`${name} exited (${code}) while starting: ${service.output().trim().split('\n').slice(-3).join(' | ')}`);
-          }),
-        ]),
-      ),
-    ).finally(() => (starting = false));
-    cluster.apiUrls = services
-      .filter(({ name }) => name.startsWith('api'))
-      .map(({ process: service }) => `http://127.0.0.1:${LISTENING.exec(service.output())![1]}`);
+    for (let i = 1; i <= apis; i++) services.push({ name: `api-${i}`, process: spawnService('api', env, { name: `api-${i}` }) });
+    for (let i = 1; i <= workers; i++) services.push({ name: `worker-${i}`, process: spawnService('worker', env, { name: `worker-${i}` }) });
+    const [apiUrls] = await Promise.all([
+      Promise.all(services.filter(({ process: service }) => service.kind === 'api').map(({ process: service }) => apiReady(service, STARTUP_TIMEOUT_MS))),
+      Promise.all(services.filter(({ process: service }) => service.kind === 'worker').map(({ process: service }) => workerReady(service, STARTUP_TIMEOUT_MS))),
+    ]);
+    cluster.apiUrls = apiUrls;
     log(`started ${apis} API (${cluster.apiUrls.join(', ')}) and ${workers} worker processes`);
     return cluster;
   } catch (error) {

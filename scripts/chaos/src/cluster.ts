@@ -9,7 +9,8 @@ import type { LocalCluster } from '@coupons/burst/cluster';
 import { dropDatabase } from '@coupons/shared/db';
 import { couponKeys, registerCommands, type CouponKeys } from '@coupons/shared/redis';
 import { connectRedis, redisTarget } from '@coupons/shared/runtime';
-import { createTestEnvironment, spawnService, type ServiceProcess, type TestEnvironment } from '@coupons/shared/testing';
+import { apiReady, spawnService, workerReady, type ServiceProcess } from '@coupons/harness/processes';
+import { createTestEnvironment, type TestEnvironment } from '@coupons/shared/testing';
 
 export interface CouponSpec {
   code: string;
@@ -47,23 +48,10 @@ export interface ChaosCluster extends LocalCluster {
   keys(code: string): CouponKeys;
 }
 
-const LISTENING = /API listening on http:\/\/localhost:(\d+)/;
 const STARTUP_TIMEOUT_MS = 90_000;
 
-/** Waits until a service says it is ready; fails with its last lines if it exits first. */
-async function ready(service: ChaosService): Promise<void> {
-  let starting = true;
-  try {
-    await Promise.race([
-      service.process.waitForOutput(service.kind === 'api' ? LISTENING : /worker started/, STARTUP_TIMEOUT_MS),
-      service.process.exited.then((code) => {
-        if (starting) throw new Error(`${service.name} exited (${code}) while starting: ${service.process.output().trim().split('\n').slice(-3).join(' | ')}`);
-      }),
-    ]);
-  } finally {
-    starting = false;
-  }
-}
+/** Waits until a worker is ready; fails with its last lines if it exits first. */
+const ready = (service: ChaosService): Promise<void> => workerReady(service.process, STARTUP_TIMEOUT_MS);
 
 export async function startChaosCluster(spec: ClusterSpec, log: (line: string) => void, onTeardown: (teardown: () => Promise<void>) => void): Promise<ChaosCluster> {
   const databaseName = `coupons_chaos_${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
@@ -86,7 +74,7 @@ export async function startChaosCluster(spec: ClusterSpec, log: (line: string) =
   const spawn = (kind: ChaosService['kind'], extraEnv: Record<string, string> = {}): ChaosService => {
     const name = kind === 'api' ? `api-${services.filter((s) => s.kind === 'api').length + 1}` : `worker-${++workerCount}`;
     const env = { ...environment.env, ...(kind === 'api' ? { PORT: '0', LOG_LEVEL: 'info', ...spec.apiEnv } : { LOG_LEVEL: 'debug' }), ...extraEnv };
-    const process = spawnService(kind, env);
+    const process = spawnService(kind, env, { name });
     const service: ChaosService = { name, kind, process };
     services.push(service);
     return service;
@@ -128,8 +116,7 @@ export async function startChaosCluster(spec: ClusterSpec, log: (line: string) =
       .execute();
     const apis = Array.from({ length: spec.apis }, () => spawn('api'));
     const workers = spec.workers.map((extraEnv) => spawn('worker', extraEnv));
-    await Promise.all([...apis, ...workers].map(ready));
-    cluster.apiUrls = apis.map(({ process }) => `http://127.0.0.1:${LISTENING.exec(process.output())![1]}`);
+    [cluster.apiUrls] = await Promise.all([Promise.all(apis.map(({ process }) => apiReady(process, STARTUP_TIMEOUT_MS))), Promise.all(workers.map(ready))]);
     log(`cluster up: ${spec.apis} API (${cluster.apiUrls.join(', ')}), ${spec.workers.length} workers, database ${databaseName}, Redis ${spec.redisUrl}`);
     return cluster;
   } catch (error) {

@@ -1,7 +1,7 @@
 // What the services said, as data: their pino lines (JSON, one per event, with `time`) are how a
 // scenario learns when a worker paused in a batch, decided a batch, was fenced out or rebuilt the
 // fast path — and so how long recovery took, measured on the services' own clock.
-import type { ServiceProcess } from '@coupons/shared/testing';
+import type { ServiceProcess } from '@coupons/harness/processes';
 import type { ChaosService } from './cluster.ts';
 
 export interface LogEvent {

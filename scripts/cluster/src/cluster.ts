@@ -5,8 +5,6 @@
 import { startReplica, type Replica, type ReplicaExit, type ReplicaKind } from './replica.ts';
 import { startTcpBalancer, type TcpBalancer } from './tcp-balancer.ts';
 
-const LISTENING = /API listening on http:\/\/localhost:(\d+)/;
-const WORKER_STARTED = /"msg":"worker started"/;
 /** pino's numeric levels: a replica's line is forwarded when it is at least the configured level. */
 const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
 
@@ -69,7 +67,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   let apiPorts: number[];
   let balancer: TcpBalancer | null = null;
   try {
-    const ready = await Promise.all(replicas.map((replica) => replica.waitForLine(replica.kind === 'api' ? LISTENING : WORKER_STARTED)));
+    const ready = await Promise.all(replicas.map((replica) => replica.ready()));
     apiPorts = ready.slice(0, options.apis).map(Number);
     if (apiPorts.length) balancer = await startTcpBalancer(apiPorts.map((port) => ({ host: '127.0.0.1', port })), options.port);
   } catch (error) {

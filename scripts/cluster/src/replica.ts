@@ -1,18 +1,9 @@
-// One replica process: `services/api/src/main.ts` or `services/worker/src/main.ts` run as
-// `pnpm start:api` / `start:worker` run them (`node --import tsx <entry>`), in its own process
-// group so that a Ctrl-C in the terminal reaches only the cluster, which then stops each replica
-// once, gracefully.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+// One replica process, started by the harness exactly as `pnpm start:api` / `start:worker` (and a
+// pod) run it, in its own process group so that a Ctrl-C in the terminal reaches only the cluster,
+// which then stops each replica once, gracefully.
+import { apiReady, spawnService, workerReady, type ServiceKind, type ServiceProcess } from '@coupons/harness/processes';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const REPLICA_ENTRY = {
-  api: 'services/api/src/main.ts',
-  worker: 'services/worker/src/main.ts',
-} as const;
-export type ReplicaKind = keyof typeof REPLICA_ENTRY;
+export type ReplicaKind = ServiceKind;
 
 /** How many of its last output lines a replica keeps (for error messages). */
 const KEPT_LINES = 50;
@@ -27,61 +18,27 @@ export interface Replica {
   name: string;
   kind: ReplicaKind;
   pid: number;
-  child: ChildProcess;
+  process: ServiceProcess;
   /** Its last output lines (stdout and stderr). */
   lastLines(): string[];
-  /** Resolves with the first captured group of the first line matching `pattern`; rejects if it exits first. */
-  waitForLine(pattern: RegExp): Promise<string>;
+  /** Resolves when it is ready (an API: with the port it listens on); rejects if it exits first. */
+  ready(): Promise<number | undefined>;
   exited: Promise<ReplicaExit>;
   running(): boolean;
   signal(signal: NodeJS.Signals): void;
 }
 
 export function startReplica(name: string, kind: ReplicaKind, env: NodeJS.ProcessEnv, onLine: (line: string) => void): Replica {
-  const child = spawn(process.execPath, ['--import', 'tsx', REPLICA_ENTRY[kind]], {
-    cwd: REPO_ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  const kept: string[] = [];
-  const watchers = new Set<(line: string) => void>();
-  for (const stream of [child.stdout!, child.stderr!]) {
-    createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
-      kept.push(line);
-      if (kept.length > KEPT_LINES) kept.shift();
-      for (const watcher of watchers) watcher(line);
-      onLine(line);
-    });
-  }
-  const exited = once(child, 'exit').then(([code, signal]) => ({ name, code: code as number | null, signal: signal as NodeJS.Signals | null }));
-  const running = () => child.exitCode === null && child.signalCode === null;
+  const service = spawnService(kind, env, { name, detached: true, keepLines: KEPT_LINES, onLine });
   return {
     name,
     kind,
-    pid: child.pid!,
-    child,
-    lastLines: () => [...kept],
-    waitForLine(pattern) {
-      return new Promise((resolve, reject) => {
-        const watcher = (line: string) => {
-          const match = pattern.exec(line);
-          if (!match) return;
-          watchers.delete(watcher);
-          resolve(match[1] ?? match[0]);
-        };
-        watchers.add(watcher);
-        exited.then(({ code, signal }) => {
-          if (!watchers.has(watcher)) return;
-          watchers.delete(watcher);
-          reject(new Error(`${name} exited (${signal ?? code}) while starting: ${kept.slice(-3).join(' | ')}`));
-        });
-      });
-    },
-    exited,
-    running,
-    signal(signal) {
-      if (running()) child.kill(signal);
-    },
+    pid: service.child.pid!,
+    process: service,
+    lastLines: () => service.lastLines(),
+    ready: async () => (kind === 'api' ? Number(new URL(await apiReady(service, Infinity)).port) : workerReady(service, Infinity).then(() => undefined)),
+    exited: service.exit.then(({ code, signal }) => ({ name, code, signal })),
+    running: service.running,
+    signal: service.signal,
   };
 }

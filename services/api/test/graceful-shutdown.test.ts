@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { couponKeys } from '@coupons/shared/redis';
-import { createTestEnvironment, openUntouchedCoupon, spawnService, waitFor, type ServiceProcess, type TestEnvironment } from '@coupons/shared/testing';
+import { createTestEnvironment, openUntouchedCoupon, waitFor, type TestEnvironment } from '@coupons/shared/testing';
+import { spawnService, type ServiceProcess } from '@coupons/harness/processes';
 
 /**
  * SIGTERM to an API replica in the middle of a burst: readiness goes false first (while it

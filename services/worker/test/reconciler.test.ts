@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { couponScripts, couponKeys } from '@coupons/shared/redis';
-import { createTestEnvironment, openUntouchedCoupon, waitFor, type ServiceProcess, type TestEnvironment } from '@coupons/shared/testing';
+import { createTestEnvironment, openUntouchedCoupon, waitFor, type TestEnvironment } from '@coupons/shared/testing';
+import type { ServiceProcess } from '@coupons/harness/processes';
 import { createCoupon, startWorkers } from './event-harness.ts';
 
 /**

@@ -4,15 +4,8 @@ import { sql } from 'kysely';
 import type { Redis } from 'ioredis';
 import { dropDatabase } from '@coupons/shared/db';
 import { connectRedis, redisTarget } from '@coupons/shared/runtime';
-import {
-  createTestEnvironment,
-  spawnService,
-  startSentinelTopology,
-  waitFor,
-  type SentinelTopology,
-  type ServiceProcess,
-  type TestEnvironment,
-} from '@coupons/shared/testing';
+import { createTestEnvironment, startSentinelTopology, waitFor, type SentinelTopology, type TestEnvironment } from '@coupons/shared/testing';
+import { spawnService, type ServiceProcess } from '@coupons/harness/processes';
 import { createCoupon, distinctUsers, startWorkers } from './event-harness.ts';
 
 const COUPON = 'S0300';
