@@ -12,6 +12,7 @@ import { dropDatabase } from '@coupons/shared/db';
 import { createTestEnvironment, waitFor, type TestEnvironment } from '@coupons/shared/testing';
 import { OVERLAYS, REPO_ROOT, allContainers, containerOf, find, imageName } from './support/manifests.ts';
 import { SKIP_RENDERING, renderOverlays } from './support/render.ts';
+import { listeningPort, workerStarted } from '@coupons/harness/processes';
 
 interface Stage {
   name: string;
@@ -180,12 +181,14 @@ describe("the Dockerfile's deploy step, run here", () => {
 
     const api = run(cmdOf('api'), deployed.api, { ...environment.env, PORT: '0', LOG_LEVEL: 'info' });
     const worker = run(cmdOf('worker'), deployed.worker, { ...environment.env, LOG_LEVEL: 'info' });
-    const listening = /API listening on http:\/\/localhost:(\d+)/;
-    await waitFor(() => listening.test(api.output()) || api.child.exitCode !== null, { timeoutMs: 60_000, message: `the deployed API to listen (${api.output().slice(-300)})` });
-    const port = Number(listening.exec(api.output())?.[1]);
+    // The API's start-up record carries its port (the harness reads it the same way; no log message is parsed).
+    const portOf = () => api.output().split('\n').map(listeningPort).find((p) => p !== undefined);
+    await waitFor(() => portOf() !== undefined || api.child.exitCode !== null, { timeoutMs: 60_000, message: `the deployed API to listen (${api.output().slice(-300)})` });
+    const port = portOf();
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status, api.output()).toBe(200);
-    await waitFor(() => /worker started/.test(worker.output()) || worker.child.exitCode !== null, { timeoutMs: 60_000, message: `the deployed worker to start (${worker.output().slice(-300)})` });
-    expect(worker.output()).toMatch(/worker started/);
+    const started = () => worker.output().split('\n').some((line) => workerStarted(line));
+    await waitFor(() => started() || worker.child.exitCode !== null, { timeoutMs: 60_000, message: `the deployed worker to start (${worker.output().slice(-300)})` });
+    expect(started(), worker.output()).toBe(true);
 
     for (const service of [api, worker]) service.child.kill('SIGTERM');
     expect((await api.exited)[0]).toBe(0);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { couponKeys } from '@coupons/shared/redis';
 import { createTestEnvironment, openUntouchedCoupon, waitFor, type TestEnvironment } from '@coupons/shared/testing';
-import { spawnService, type ServiceProcess } from '@coupons/harness/processes';
+import { startApi, type ServiceProcess } from '@coupons/harness/processes';
 
 /**
  * SIGTERM to an API replica in the middle of a burst: readiness goes false first (while it
@@ -16,9 +16,7 @@ describe('API graceful shutdown mid-burst', () => {
   beforeAll(async () => {
     env = await createTestEnvironment();
     await openUntouchedCoupon(env.redis, env.config.REDIS_PREFIX, 'C0001', 10_000); // no worker here to open it
-    api = spawnService('api', { ...env.env, PORT: '0', LOG_LEVEL: 'info', SHUTDOWN_READINESS_DELAY_MS: '1500' });
-    await api.waitForOutput(/API listening on http:\/\/localhost:\d+/);
-    baseUrl = `http://127.0.0.1:${/localhost:(\d+)/.exec(api.output())![1]}`;
+    ({ process: api, baseUrl } = await startApi({ ...env.env, PORT: '0', LOG_LEVEL: 'info', SHUTDOWN_READINESS_DELAY_MS: '1500' }));
   });
   afterAll(async () => {
     await api.kill();

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { dropDatabase } from '@coupons/shared/db';
 import { connectRedis, redisTarget } from '@coupons/shared/runtime';
 import { createTestEnvironment, startSentinelTopology, waitFor, type SentinelTopology, type TestEnvironment } from '@coupons/shared/testing';
-import { spawnService, type ServiceProcess } from '@coupons/harness/processes';
+import { startApi, type ServiceProcess } from '@coupons/harness/processes';
 import { createCoupon, distinctUsers, startWorkers } from './event-harness.ts';
 
 const COUPON = 'S0300';
@@ -101,10 +101,9 @@ describe.each(['replica', 'async'] as const)('Redis primary SIGKILLed mid-burst,
     redis.on('error', () => {});
     await createCoupon(env, COUPON, LIMIT);
     const apiEnv = { ...env.env, PORT: '0', LOG_LEVEL: 'info' };
-    const api = spawnService('api', apiEnv);
-    processes.push(api);
-    await api.waitForOutput(/API listening on http:\/\/localhost:\d+/);
-    baseUrl = `http://127.0.0.1:${/API listening on http:\/\/localhost:(\d+)/.exec(api.output())![1]}`;
+    const api = await startApi(apiEnv);
+    processes.push(api.process);
+    baseUrl = api.baseUrl;
     processes.push(...(await startWorkers(env, 2)));
   });
 
