@@ -11,6 +11,7 @@ import { durabilityPhase } from './durability.ts';
 import { computeFigures, type BenchMeasurements, type DrainResult } from './figures.ts';
 import { sendIssueRequests, type LoadSummary } from './http-load.ts';
 import { machineInfo } from './machine.ts';
+import { openUntouchedCoupon } from '@coupons/shared/testing';
 import { insertBenchCoupon } from './queue-prefill.ts';
 import { alternate, bestOf } from './repeats.ts';
 import type { BenchReport } from './report.ts';
@@ -52,12 +53,17 @@ async function startEcho(ctx: BenchContext) {
   return { url: `http://127.0.0.1:${echo.port}`, stop: echo.stop };
 }
 
-/** One API process and no worker on a fresh environment with a coupon no run exhausts. */
+/**
+ * One API process and no worker on a fresh environment with a coupon no run exhausts. No worker
+ * runs to open the coupon's fast path (a worker's heal does that on start), so it is opened here:
+ * without it every admission would wait for a heal and answer 503.
+ */
 async function startAcceptApi(ctx: BenchContext) {
   let release: () => Promise<void> = async () => {};
-  const cluster = await startLocalCluster(1, 0, ctx.log, (teardown) => (release = ctx.teardown.add(teardown)), (env) =>
-    insertBenchCoupon(env.db, ACCEPT_COUPON, HUGE_LIMIT),
-  );
+  const cluster = await startLocalCluster(1, 0, ctx.log, (teardown) => (release = ctx.teardown.add(teardown)), async (env) => {
+    await insertBenchCoupon(env.db, ACCEPT_COUPON, HUGE_LIMIT);
+    await openUntouchedCoupon(env.redis, env.config.REDIS_PREFIX, ACCEPT_COUPON, HUGE_LIMIT);
+  });
   return { url: cluster.apiUrls[0]!, stop: () => release() };
 }
 
