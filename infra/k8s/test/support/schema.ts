@@ -98,3 +98,16 @@ export function validateStrictly(object: K8sObject): void {
   const unknown = unknownFields(model);
   if (unknown.length) throw new Error(`${id}: unknown field(s) ${unknown.join(', ')}`);
 }
+
+/** Every object's schema failure (empty when all pass): a test expects `[]` and sees them all at once. */
+export function schemaFailures(objects: readonly K8sObject[]): string[] {
+  const failures: string[] = [];
+  for (const object of objects) {
+    try {
+      validateStrictly(object);
+    } catch (error) {
+      failures.push((error as Error).message);
+    }
+  }
+  return failures;
+}
