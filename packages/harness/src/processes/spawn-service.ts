@@ -68,7 +68,9 @@ export function spawnService(kind: ServiceKind, env: NodeJS.ProcessEnv, options:
       });
     }
   }
-  const exit = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  // 'close', not 'exit': it comes once the output pipes are drained too, so a process's last lines
+  // (its "stopped" record) have been seen by the time it counts as exited.
+  const exit = once(child, inherit ? 'exit' : 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   const exited = exit.then(({ code, signal }) => (code ?? signal) as number | string);
   const running = () => child.exitCode === null && child.signalCode === null;
   const output = () => (lines.length ? `${lines.join('\n')}\n` : '');
