@@ -22,9 +22,10 @@ end
 -- Marks a present ticket decided; returns whether its status changed.
 local function markDecided(key, status, reason, issuedAt)
   if redis.call('HGET', key, 'status') == status then return false end
-  redis.call('HSET', key, 'status', status)
-  if reason ~= '' then redis.call('HSET', key, 'reason', reason) end
-  if issuedAt then redis.call('HSET', key, 'issuedAt', issuedAt) end
+  local fields = { 'status', status }
+  if reason ~= '' then fields[#fields + 1] = 'reason'; fields[#fields + 1] = reason end
+  if issuedAt then fields[#fields + 1] = 'issuedAt'; fields[#fields + 1] = issuedAt end
+  redis.call('HSET', key, unpack(fields))
   return true
 end
 
