@@ -20,7 +20,9 @@ describe.each(['SIGTERM', 'SIGKILL'] as const)('Redis restarted mid-event (%s)',
       coupon: 'X0060',
       limit: LIMIT,
       workers: 2,
-      env: { REDIS_URL: redis.url, BATCH_SIZE: '10', FAULT_DELAY_BEFORE_COMMIT_MS: '100', LOCK_LEASE_MS: '2000' },
+      // Slow batches (10 per 250 ms), so the first wave is still being decided when Redis goes, however
+      // slowly a loaded machine sends it.
+      env: { REDIS_URL: redis.url, BATCH_SIZE: '10', FAULT_DELAY_BEFORE_COMMIT_MS: '250', LOCK_LEASE_MS: '2000' },
     });
   });
   afterAll(async () => {
