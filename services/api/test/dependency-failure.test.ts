@@ -1,9 +1,39 @@
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReplyError } from 'ioredis';
 import { sql, type Kysely } from 'kysely';
 import { createDb, type Database } from '@coupons/shared/db';
 import { createTestEnvironment, freePort, waitFor, type TestEnvironment } from '@coupons/shared/testing';
 import { dependencyDown } from '../src/errors/dependency-failure.ts';
+
+/**
+ * Runs `use` with the port of a TCP server that treats each connection with `onConnection`
+ * (never answering, or hanging up: what pg's connect sees of a dead or dying Postgres), and
+ * destroys the databases opened on it with createDbOn.
+ */
+const opened: Kysely<Database>[] = [];
+const createDbOn = (port: number, maxConnections?: number) => {
+  const db = createDb(`postgres://postgres@127.0.0.1:${port}/coupons`, { maxConnections });
+  opened.push(db);
+  return db;
+};
+async function withServer(onConnection: (socket: Socket) => void, use: (port: number) => Promise<void>): Promise<void> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    onConnection(socket);
+  }).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    await use((server.address() as AddressInfo).port);
+  } finally {
+    await Promise.all(opened.splice(0).map((db) => db.destroy()));
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  }
+}
 
 /** The error a promise rejects with (the test fails if it resolves). */
 async function failure(promise: Promise<unknown>): Promise<Error> {
@@ -73,9 +103,38 @@ describe('dependencyDown: Postgres errors, by SQLSTATE and by shape (real errors
     expect(dependencyDown(error)).toBeUndefined();
   });
 
-  it("pg-pool's own connect timeout (its message is a constant of pg-pool) is Postgres", () => {
-    expect(dependencyDown(new Error('timeout exceeded when trying to connect'))).toBe('Postgres');
-    expect(dependencyDown(new Error('Connection terminated unexpectedly'))).toBe('Postgres');
+  // Real errors from createDb's client, not look-alikes: the client that raised them is what
+  // makes them Postgres's (their words alone do not: see the next describe).
+  it("pg-pool's own connect timeout (its message is a constant of pg-pool) is Postgres", async () => {
+    // A server that never answers, and one pool slot: the first query's connection times out
+    // connecting, the second times out waiting for that slot (pg-pool's two connect timeouts).
+    await withServer(() => {}, async (port) => {
+      const db = createDbOn(port, 1);
+      const errors = await Promise.all([failure(sql`SELECT 1`.execute(db)), failure(sql`SELECT 2`.execute(db))]);
+      expect(errors.map((error) => error.message)).toEqual(['Connection terminated due to connection timeout', 'timeout exceeded when trying to connect']);
+      for (const error of errors) expect(dependencyDown(error)).toBe('Postgres');
+    });
+    await withServer((socket) => socket.destroy(), async (port) => {
+      const error = await failure(sql`SELECT 1`.execute(createDbOn(port)));
+      expect(error.message).toBe('Connection terminated unexpectedly');
+      expect(dependencyDown(error)).toBe('Postgres');
+    });
+  });
+});
+
+describe('dependencyDown: an error is Postgres only if the Postgres client raised it', () => {
+  it("pg's and pg-pool's words from anywhere else are not Postgres", () => {
+    expect(dependencyDown(new Error('timeout exceeded when trying to connect'))).toBeUndefined();
+    expect(dependencyDown(new Error('Connection terminated unexpectedly'))).toBeUndefined();
+  });
+
+  it('a socket error from another client (an HTTP call, say) is not attributed to Postgres', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', syscall: 'connect', port: 5432 });
+    expect(dependencyDown(refused)).toBeUndefined();
+  });
+
+  it('a server reply that looks like an outage is not Postgres unless the client raised it', () => {
+    expect(dependencyDown(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01', severity: 'FATAL' }))).toBeUndefined();
   });
 });
 

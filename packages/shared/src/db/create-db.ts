@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './database.ts';
+import { markingPostgresErrors } from './postgres-error-origin.ts';
 
 // bigint (int8) as string is pg's default; counts we select are cast to int in SQL instead.
 
@@ -21,7 +22,10 @@ export interface CreateDbOptions {
   applicationName?: string;
 }
 
-/** A Kysely instance over a pg pool. Call `destroy()` to close it. */
+/**
+ * A Kysely instance over a pg pool. Call `destroy()` to close it. Every error its queries and
+ * connections raise is marked as the Postgres client's (isPostgresUnavailable reads the mark).
+ */
 export function createDb(databaseUrl: string, options: CreateDbOptions = {}): Kysely<Database> {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
@@ -35,5 +39,5 @@ export function createDb(databaseUrl: string, options: CreateDbOptions = {}): Ky
   // An idle client losing its connection (Postgres restart) must not crash the process;
   // the next query gets a fresh connection or a clear error.
   pool.on('error', () => {});
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: markingPostgresErrors(pool) }) });
 }
