@@ -5,7 +5,7 @@ import type { Redis, Result } from 'ioredis';
  * The Lua scripts, one file each (`name-<number of keys>.lua`, header documents KEYS/ARGV/return),
  * registered once per connection with `defineCommand` so ioredis sends EVALSHA. What two scripts
  * write alike lives in `lua/includes/` and is pulled in by a `--@include <name>` line (BullMQ's
- * pattern), so e.g. the ticket hash's layout is written once.
+ * pattern), so e.g. the ticket hash's and the coupon mirror's layouts are written once.
  */
 const SCRIPTS = {
   admitIssueRequest: 'admit-4.lua',
@@ -18,6 +18,9 @@ const SCRIPTS = {
   ticketProgress: 'ticket-progress-2.lua',
   retireCouponState: 'retire-coupon-state-5.lua',
   restoreWalletTickets: 'restore-wallet-tickets-1.lua',
+  readCouponMirror: 'read-mirror-1.lua',
+  flagCouponMirrorStale: 'flag-mirror-stale-1.lua',
+  copyCouponMirror: 'copy-mirror-1.lua',
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
@@ -66,6 +69,9 @@ export interface CouponCommands {
   ticketProgress(pending: string, ticket: string, ticketId: string): Promise<'queued' | 'issued' | 'rejected' | 'orphan' | 'gone'>;
   retireCouponState(users: string, pending: string, seq: string, meta: string, fence: string, retentionSeconds: number): Promise<number>;
   restoreWalletTickets(users: string, ticketPrefix: string, ttlSeconds: number, ...wallets: Arg[]): Promise<number>;
+  readCouponMirror(meta: string): Promise<[string, string, string]>;
+  flagCouponMirrorStale(meta: string): Promise<number>;
+  copyCouponMirror(meta: string, total: number, issued: number, decidedSeq: number | string): Promise<'0' | '1'>;
 }
 
 export type CouponRedis = Redis & CouponCommands;

@@ -1,5 +1,6 @@
 import { parseAdmissionReply, type AdmissionResult } from '../domain/admission.ts';
 import type { CouponCommands, CouponRedis } from './commands.ts';
+import { decodeMirror, type CouponMirror, type MirrorFigures } from './coupon-mirror.ts';
 import { couponKeys, ticketKey } from './keys.ts';
 
 /** One issue request, as admission (admit-4.lua) takes it. */
@@ -70,6 +71,16 @@ export function couponScripts(redis: CouponRedis, prefix: string) {
         batch.issued, batch.total, batch.decidedSeq, batch.issuedBefore, batch.decidedSeqBefore, ...batch.outcomes,
       );
     },
+
+    /** The coupon's mirror of Postgres alone (read-mirror-1.lua), as readBatch reads it with a batch. */
+    async readMirror(couponCode: string): Promise<CouponMirror> {
+      return decodeMirror(await redis.readCouponMirror(keysOf(couponCode).meta));
+    },
+    /** The mirror flagged stale (flag-mirror-stale-1.lua): nobody admits or decides on it until copyMirror. */
+    flagMirrorStale: (couponCode: string): Promise<number> => redis.flagCouponMirrorStale(keysOf(couponCode).meta),
+    /** Postgres's figures copied into the mirror and its stale flag cleared, in one step (copy-mirror-1.lua); returns the soldOut written. */
+    copyMirror: (couponCode: string, figures: MirrorFigures): Promise<'0' | '1'> =>
+      redis.copyCouponMirror(keysOf(couponCode).meta, figures.total, figures.issued, figures.decidedSeq),
 
     /** The coupon lock and a new fencing token (> 0), or 0 while another holds it. */
     acquireLock(couponCode: string, holder: string, leaseMs: number): Promise<number> {

@@ -12,7 +12,7 @@ export interface CouponKeys {
   pending: string;
   /** counter: the last arrival sequence handed out. */
   seq: string;
-  /** hash total, issued, soldOut: mirrors Postgres. Fast-path state, rebuilt when missing. */
+  /** hash total, issued, decidedSeq, soldOut, stale: mirrors Postgres (layout: lua/includes/coupon-mirror.lua). Fast-path state, rebuilt when missing. */
   meta: string;
   /** the coupon lock: value is the holder's random token, with a lease (PX). */
   lock: string;

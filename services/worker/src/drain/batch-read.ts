@@ -1,3 +1,4 @@
+import { decodeMirror } from '@coupons/shared/redis';
 import type { Candidate } from '../issuance/decide-batch.ts';
 import type { RedisMirror } from '../issuance/issue-batch.ts';
 
@@ -9,16 +10,15 @@ export interface BatchRead {
   candidates: Candidate[];
 }
 
-/** Parses read-batch-3.lua's flat reply: { mirror, decidedSeq, issued, outOfLine, (ticketId, seq, userId)… }. */
+/** Parses read-batch-3.lua's flat reply: { mirror, decidedSeq, issued, outOfLine, (ticketId, seq, userId)… }; the mirror's three as read-mirror-1.lua's. */
 export function parseBatchRead(flat: string[]): BatchRead {
-  const [state, decidedSeq, issued, outOfLine] = flat;
   const candidates: Candidate[] = [];
   for (let i = 4; i < flat.length; i += 3) {
     candidates.push({ ticketId: flat[i]!, seq: Number(flat[i + 1]), userId: flat[i + 2]! });
   }
   return {
-    mirror: { state: state as RedisMirror['state'], decidedSeq: decidedSeq ?? '0', issued: Number(issued ?? 0) },
-    outOfLine: Number(outOfLine ?? 0),
+    mirror: decodeMirror(flat),
+    outOfLine: Number(flat[3] ?? 0),
     candidates,
   };
 }

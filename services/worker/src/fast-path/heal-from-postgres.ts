@@ -1,5 +1,6 @@
 import { findCouponByCode, type CouponRow } from '@coupons/shared/db';
 import type { CouponKeys } from '@coupons/shared/redis';
+import { mirrorIsBehind } from '../issuance/issue-batch.ts';
 import { walletsOfCoupon } from '../issuance/wallets.ts';
 import { scriptsOf, type WorkerDeps } from '../worker-deps.ts';
 
@@ -28,36 +29,33 @@ export function isFinished(coupon: Pick<CouponRow, 'issued_quantity' | 'total_qu
  * 3. every wallet is the user's ticket again: the dedupe points at it (a resubmission answers
  *    200 with it, never a second ticket) and a lost ticket hash is rewritten whole, `issued`;
  * 4. the mirror (total, issued, soldOut, decidedSeq) is copied from Postgres and the flag
- *    cleared, last: its presence without the flag means the heal is complete.
+ *    cleared, last and in one step (copy-mirror-1.lua): its presence without the flag means the
+ *    heal is complete.
+ *
+ * Every write to the mirror goes through the coupon scripts (its layout: the shared Lua include
+ * coupon-mirror.lua), so the heal and the resolve cannot disagree on what it holds.
  *
  * Tickets admitted in the lost window are gone with it; nothing here can bring them back (they
  * are counted by `pnpm chaos`). A finished coupon's state gets its retention lifetime again.
  * Returns false when Postgres does not know the coupon.
  */
 export async function healFromPostgres(deps: WorkerDeps, couponCode: string, keys: CouponKeys, why: HealReason): Promise<boolean> {
-  const { redis, db, config, log } = deps;
+  const { db, config, log } = deps;
   const coupon = await findCouponByCode(db, couponCode);
   if (!coupon) return false;
+  const scripts = scriptsOf(deps);
   const startedAt = Date.now();
-  if (why !== 'missing') await redis.hset(keys.meta, 'stale', '1');
+  // A missing mirror already keeps admissions out; flagging it would create a partial one.
+  if (why !== 'missing') await scripts.flagMirrorStale(couponCode);
   await raiseCounters(deps, couponCode, keys, coupon);
 
   const wallets = await walletsOfCoupon(db, coupon.id);
   for (let offset = 0; offset < wallets.length; offset += CHUNK) {
     const chunk = wallets.slice(offset, offset + CHUNK).map((w) => ({ walletId: w.id, userId: w.user_id, issuedAtMs: w.issued_at.getTime() }));
-    await scriptsOf(deps).restoreWalletTickets(couponCode, config.TICKET_TTL_SECONDS, chunk);
+    await scripts.restoreWalletTickets(couponCode, config.TICKET_TTL_SECONDS, chunk);
   }
 
-  await redis
-    .multi()
-    .hset(keys.meta, {
-      total: coupon.total_quantity,
-      issued: coupon.issued_quantity,
-      soldOut: coupon.issued_quantity >= coupon.total_quantity ? '1' : '0',
-      decidedSeq: coupon.decided_seq,
-    })
-    .hdel(keys.meta, 'stale')
-    .exec();
+  await scripts.copyMirror(couponCode, { total: coupon.total_quantity, issued: coupon.issued_quantity, decidedSeq: coupon.decided_seq });
   if (isFinished(coupon, new Date())) await retireIfDone(deps, couponCode);
   log.info({ coupon: couponCode, why, wallets: wallets.length, ms: Date.now() - startedAt }, 'fast-path state rebuilt from Postgres');
   return true;
@@ -96,16 +94,16 @@ export async function isRetired(deps: WorkerDeps, coupon: CouponRow, keys: Coupo
  * after the retention on purpose, and requests for it are answered from Postgres.
  */
 export async function healIfBehind(deps: WorkerDeps, couponCode: string, keys: CouponKeys): Promise<boolean> {
-  const { redis, db } = deps;
-  const coupon = await findCouponByCode(db, couponCode);
+  const coupon = await findCouponByCode(deps.db, couponCode);
   if (!coupon) return false;
-  const [issued, decidedSeq, stale] = await redis.hmget(keys.meta, 'issued', 'decidedSeq', 'stale');
-  if (issued === null) {
+  const mirror = await scriptsOf(deps).readMirror(couponCode);
+  if (mirror.state === 'missing') {
     if (isFinished(coupon, new Date())) return false;
     return healFromPostgres(deps, couponCode, keys, 'missing');
   }
-  if (stale === '1') return healFromPostgres(deps, couponCode, keys, 'stale');
-  if (Number(issued) < coupon.issued_quantity || BigInt(decidedSeq ?? '0') < BigInt(coupon.decided_seq)) {
+  if (mirror.state === 'stale') return healFromPostgres(deps, couponCode, keys, 'stale');
+  // The same comparison a batch makes under the row lock (issue-batch.ts), here on the row as read.
+  if (mirrorIsBehind(mirror, { totalQuantity: coupon.total_quantity, issuedQuantity: coupon.issued_quantity, decidedSeq: coupon.decided_seq })) {
     return healFromPostgres(deps, couponCode, keys, 'behind');
   }
   await raiseCounters(deps, couponCode, keys, coupon);

@@ -14,7 +14,7 @@
     KEYS[1] users    hash userId -> ticketId
     KEYS[2] pending  zset ticketId -> arrival sequence (admitted, not decided)
     KEYS[3] seq      arrival counter
-    KEYS[4] meta     hash total, issued, soldOut, decidedSeq, stale (see read-batch-2.lua)
+    KEYS[4] meta     the mirror (includes/coupon-mirror.lua)
 
     ARGV[1] userId
     ARGV[2] ticketId for a new ticket
@@ -37,6 +37,7 @@
     now      Redis's clock, ms (the ticket's createdAt)
 ]]
 --@include ticket-hash
+--@include coupon-mirror
 
 local usersKey, pendingKey, seqKey, metaKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local userId, ticketId, ticketPrefix = ARGV[1], ARGV[2], ARGV[4]
@@ -57,19 +58,18 @@ if existing then
   if ARGV[8] ~= '1' then return { 3, existing, '', -1, 0, now } end
 end
 
-local meta = redis.call('HMGET', metaKey, 'soldOut', 'stale')
-if not meta[1] then return { -3, '', 'missing', -1, 0, now } end
-if meta[2] == '1' then return { -3, '', 'stale', -1, 0, now } end
+local mirror, soldOut = mirrorForAdmission(metaKey)
+if mirror ~= 'ok' then return { -3, '', mirror, -1, 0, now } end
 -- Every arrival sequence is handed out here before it can be decided, so a healthy counter is
 -- never below what Postgres has decided. Below it, Redis went back in time past admissions
 -- that were decided since, and its dedupe may not know those winners: flag it, so every replica
 -- refuses until a worker has healed it from Postgres.
 if tonumber(redis.call('GET', seqKey) or '0') < tonumber(ARGV[7]) then
-  redis.call('HSET', metaKey, 'stale', '1')
+  flagMirrorStale(metaKey)
   return { -3, '', 'behind', -1, 0, now }
 end
 
-if meta[1] == '1' then
+if soldOut then
   return { -1, '', '', -1, 0, now }
 end
 

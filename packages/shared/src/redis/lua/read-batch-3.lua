@@ -10,7 +10,7 @@
 
   Input:
     KEYS[1] pending  zset ticketId -> arrival sequence
-    KEYS[2] meta     hash total, issued, soldOut, decidedSeq, stale
+    KEYS[2] meta     the mirror (includes/coupon-mirror.lua)
     KEYS[3] seq      arrival counter
     ARGV[1] batch size
     ARGV[2] ticket key prefix
@@ -22,13 +22,12 @@
     outOfLine   how many sequences above decidedSeq have no pending entry (0 when none)
     userId      '' when the ticket hash is gone
 ]]
-local meta = redis.call('HMGET', KEYS[2], 'issued', 'decidedSeq', 'stale')
-local mirror = 'ok'
-if not meta[1] then mirror = 'missing' elseif meta[3] == '1' then mirror = 'stale' end
-local decidedSeq = tonumber(meta[2] or '0')
-local outOfLine = tonumber(redis.call('GET', KEYS[3]) or '0') - decidedSeq - redis.call('ZCARD', KEYS[1])
+--@include coupon-mirror
+
+local mirror, decidedSeq, issued = readMirror(KEYS[2])
+local outOfLine = tonumber(redis.call('GET', KEYS[3]) or '0') - tonumber(decidedSeq) - redis.call('ZCARD', KEYS[1])
 if outOfLine < 0 then outOfLine = 0 end
-local out = { mirror, meta[2] or '0', meta[1] or '0', tostring(outOfLine) }
+local out = { mirror, decidedSeq, issued, tostring(outOfLine) }
 
 local entries = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
 for i = 1, #entries, 2 do

@@ -6,7 +6,7 @@
 
   Input:
     KEYS[1] pending  zset
-    KEYS[2] meta     hash total, issued, soldOut, decidedSeq (advanced only if present)
+    KEYS[2] meta     the mirror (includes/coupon-mirror.lua), advanced only if present
 
     ARGV[1] ticket key prefix
     ARGV[2] ticket TTL, seconds
@@ -21,6 +21,7 @@
   Output: number of tickets that became final now.
 ]]
 --@include ticket-hash
+--@include coupon-mirror
 
 local pendingKey, metaKey = KEYS[1], KEYS[2]
 local ticketPrefix, ttl = ARGV[1], tonumber(ARGV[2])
@@ -47,24 +48,5 @@ end
 
 -- The mirror is only advanced while it exists: a missing meta means the fast path was lost,
 -- and the next batch rebuilds all of it (dedupe included) from Postgres.
-local known = redis.call('HGET', metaKey, 'issued')
-if known then
-  if tonumber(known) < issuedBefore or tonumber(redis.call('HGET', metaKey, 'decidedSeq') or '0') < decidedSeqBefore then
-    -- The mirror did not know what Postgres had decided before this batch: Redis went back in
-    -- time (or a resolve was lost) while the batch ran. Advancing it now would hide the gap from
-    -- every later check; flag it instead, so no replica admits on it and the next drain heals it.
-    redis.call('HSET', metaKey, 'stale', '1')
-  else
-    -- Issued and decidedSeq only grow; a late replay must not move the mirror back.
-    if issued > tonumber(known) then
-      redis.call('HSET', metaKey, 'issued', issued, 'total', total)
-    end
-    if decidedSeq > tonumber(redis.call('HGET', metaKey, 'decidedSeq') or '0') then
-      redis.call('HSET', metaKey, 'decidedSeq', decidedSeq)
-    end
-    if issued >= total then
-      redis.call('HSET', metaKey, 'soldOut', '1')
-    end
-  end
-end
+advanceMirror(metaKey, issued, total, decidedSeq, issuedBefore, decidedSeqBefore)
 return resolved

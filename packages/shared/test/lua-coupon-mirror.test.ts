@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { couponScripts, decodeMirror } from '../src/redis/index.ts';
+import { useRedisWorld } from './helpers.ts';
+
+const world = useRedisWorld();
+
+/** The coupon mirror's scripts (includes/coupon-mirror.lua): what the heal writes and what the worker's checks read. */
+describe('coupon mirror scripts (real Redis)', () => {
+  const scripts = () => couponScripts(world.env.redis, world.env.config.REDIS_PREFIX);
+
+  it('copies Postgres over the mirror as it is, even where the mirror was ahead, and clears the stale flag', async () => {
+    const { code, keys } = await world.freshCoupon();
+    await world.env.redis.hset(keys.meta, { total: 10, issued: 9, soldOut: '1', decidedSeq: 30, stale: '1' });
+    expect(await scripts().copyMirror(code, { total: 10, issued: 4, decidedSeq: '12' })).toBe('0');
+    expect(await world.env.redis.hgetall(keys.meta)).toEqual({ total: '10', issued: '4', soldOut: '0', decidedSeq: '12' });
+  });
+
+  it('flags sold out only when issued has reached the total', async () => {
+    const { code, keys } = await world.freshCoupon();
+    expect(await scripts().copyMirror(code, { total: 3, issued: 3, decidedSeq: 5 })).toBe('1');
+    expect(await world.env.redis.hget(keys.meta, 'soldOut')).toBe('1');
+    expect(await scripts().copyMirror(code, { total: 4, issued: 3, decidedSeq: 5 })).toBe('0');
+    expect(await world.env.redis.hget(keys.meta, 'soldOut')).toBe('0');
+  });
+
+  it('stores a bigint decidedSeq to the digit (never through a Lua number)', async () => {
+    const { code, keys } = await world.freshCoupon();
+    await scripts().copyMirror(code, { total: 10, issued: 0, decidedSeq: '9007199254740993' });
+    expect(await world.env.redis.hget(keys.meta, 'decidedSeq')).toBe('9007199254740993');
+    expect((await scripts().readMirror(code)).decidedSeq).toBe('9007199254740993');
+  });
+
+  it('creates a whole mirror where none was (a heal after a loss)', async () => {
+    const { code, keys } = await world.freshCoupon();
+    await world.env.redis.del(keys.meta);
+    await scripts().copyMirror(code, { total: 5, issued: 2, decidedSeq: 7 });
+    expect(await world.env.redis.hgetall(keys.meta)).toEqual({ total: '5', issued: '2', soldOut: '0', decidedSeq: '7' });
+    expect(await scripts().readMirror(code)).toEqual({ state: 'ok', issued: 2, decidedSeq: '7' });
+  });
+
+  it('reads the mirror as the batch read does: ok, stale once flagged (admissions refused), missing when gone', async () => {
+    const { code, keys } = await world.freshCoupon(10);
+    const read = async () => {
+      const flat = await world.env.redis.readDecisionBatch(keys.pending, keys.meta, keys.seq, 10, keys.ticketPrefix);
+      return { alone: await scripts().readMirror(code), withBatch: decodeMirror(flat) };
+    };
+    expect(await read()).toEqual({ alone: { state: 'ok', issued: 0, decidedSeq: '0' }, withBatch: { state: 'ok', issued: 0, decidedSeq: '0' } });
+
+    expect(await scripts().flagMirrorStale(code)).toBe(1);
+    expect((await read()).alone).toEqual({ state: 'stale', issued: 0, decidedSeq: '0' });
+    expect((await read()).withBatch.state).toBe('stale');
+    expect(await world.admit({ code, keys }, crypto.randomUUID())).toMatchObject({ outcome: 'not_ready', status: 'stale' });
+
+    await world.env.redis.del(keys.meta);
+    expect(await read()).toEqual({ alone: { state: 'missing', issued: 0, decidedSeq: '0' }, withBatch: { state: 'missing', issued: 0, decidedSeq: '0' } });
+  });
+
+  it('decodeMirror: a reply without figures reads as nothing decided', () => {
+    expect(decodeMirror(['missing'])).toEqual({ state: 'missing', issued: 0, decidedSeq: '0' });
+    expect(decodeMirror(['ok', '41', '7', '0', 'ticket', '42', 'user'])).toEqual({ state: 'ok', issued: 7, decidedSeq: '41' });
+  });
+});
