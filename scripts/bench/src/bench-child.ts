@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '@coupons/shared/testing';
 import { READY_LINE } from './servers/issue-app.ts';
-import type { Teardown } from './teardown.ts';
+import type { Teardown } from '@coupons/harness/cli';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const READY = new RegExp(`${READY_LINE} (\\d+)`);

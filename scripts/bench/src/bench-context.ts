@@ -1,15 +1,11 @@
-import type { ProgressTicker } from '@coupons/burst/progress';
+import type { CliContext } from '@coupons/harness/cli';
 import { createTestEnvironment, type TestEnvironment } from '@coupons/shared/testing';
 import type { BenchOptions } from './cli-args.ts';
 import type { LoadSettings } from './http-load.ts';
-import type { Teardown } from './teardown.ts';
 
 /** What every phase gets: the options, a log line on stderr, the progress line, what to undo. */
-export interface BenchContext {
+export interface BenchContext extends CliContext {
   options: BenchOptions;
-  log(line: string): void;
-  progress: ProgressTicker;
-  teardown: Teardown;
 }
 
 export function loadSettings(ctx: BenchContext): LoadSettings {

@@ -1,5 +1,5 @@
 // `pnpm bench [flags]`: the full run by default, `--quick` for well under a minute.
-import { parseArgs } from 'node:util';
+import { commaList, readFlags, UsageError, wholeNumber } from '@coupons/harness/cli';
 
 export const PHASES = ['accept', 'drain', 'seed', 'scaling', 'durability'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -33,10 +33,6 @@ export interface BenchOptions {
   requestTimeoutSeconds: number;
   phases: Phase[];
   jsonFile: string | null;
-}
-
-export class UsageError extends Error {
-  override name = 'UsageError';
 }
 
 const PRESETS = {
@@ -74,20 +70,9 @@ Every process, database and Redis prefix it starts is removed at the end (also o
 
 Service settings come from the environment, as for pnpm start (WORKER_CONCURRENCY=128 pnpm bench).`;
 
-function integer(flag: string, value: string | undefined, min: number, max = 10_000_000): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
-  }
-  return n;
-}
-
-function list<T>(flag: string, value: string, item: (part: string) => T): T[] {
-  const items = value.split(',').map((part) => item(part.trim()));
-  if (items.length === 0) throw new UsageError(`--${flag} wants a comma-separated list`);
-  return items;
-}
+/** The bound of a count flag that has none of its own. */
+const MAX_COUNT = 10_000_000;
+const integer = (flag: string, value: string | undefined, min: number, max = MAX_COUNT) => wholeNumber(flag, value, min, max);
 
 /** Every flag that takes a value; the rest are switches. */
 const VALUE_FLAGS = [
@@ -95,29 +80,25 @@ const VALUE_FLAGS = [
   'api', 'workers', 'admissions', 'in-flight', 'baseline-retry-ms', 'timeout', 'only', 'json',
 ] as const;
 
-function readFlags(argv: readonly string[]) {
+function readBenchFlags(argv: readonly string[]) {
   const options = {
     ...(Object.fromEntries(VALUE_FLAGS.map((flag) => [flag, { type: 'string' }])) as Record<(typeof VALUE_FLAGS)[number], { type: 'string' }>),
     quick: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   } as const;
-  try {
-    return parseArgs({ args: argv[0] === '--' ? argv.slice(1) : [...argv], strict: true, allowPositionals: false, options }).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message.split(/\.(\s|$)/)[0]} (see --help)`);
-  }
+  return readFlags(argv, options);
 }
 
 /** Parses argv (without node and the script); throws UsageError with one line on anything wrong. */
 export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
-  const values = readFlags(argv);
+  const values = readBenchFlags(argv);
   if (values.help) return 'help';
   const preset = values.quick ? 'quick' : 'full';
   const defaults = PRESETS[preset];
   const phases =
     values.only === undefined
       ? [...PHASES]
-      : list('only', values.only, (part) => {
+      : commaList(values.only, (part) => {
           if (!(PHASES as readonly string[]).includes(part)) throw new UsageError(`--only takes ${PHASES.join(', ')}; got ${JSON.stringify(part)}`);
           return part as Phase;
         });
@@ -129,7 +110,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     drainJobs: integer('jobs', values.jobs, 1) ?? defaults.drain,
     seedUsers: integer('seed-users', values['seed-users'], 1) ?? defaults.seedUsers,
     repeat: integer('repeat', values.repeat, 1, 20) ?? defaults.repeat,
-    scalingWorkers: values.scaling === undefined ? [...defaults.scaling] : list('scaling', values.scaling, (part) => integer('scaling', part, 1, 64)!),
+    scalingWorkers: values.scaling === undefined ? [...defaults.scaling] : commaList(values.scaling, (part) => integer('scaling', part, 1, 64)!),
     apis: integer('api', values.api, 1, 64) ?? 1,
     workers: integer('workers', values.workers, 1, 64) ?? 1,
     durabilityAdmissions: integer('admissions', values.admissions, 1) ?? defaults.admissions,

@@ -7,7 +7,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { now } from '@coupons/burst/burst-run';
 import { startLocalCluster } from '@coupons/burst/cluster';
-import { formatCount } from '@coupons/burst/progress';
+import { formatCount } from '@coupons/harness/cli';
 import { couponKeys } from '@coupons/shared/redis';
 import type { TestEnvironment } from '@coupons/shared/testing';
 import { createBenchEnvironment, type BenchContext } from './bench-context.ts';

@@ -3,9 +3,8 @@
 import type { RecordedRequest } from '@coupons/burst/burst-run';
 import { runLoad } from '@coupons/burst/load';
 import { planRequests } from '@coupons/burst/plan';
-import { formatCount, type ProgressTicker } from '@coupons/burst/progress';
+import { formatCount, type ProgressTicker, type Teardown } from '@coupons/harness/cli';
 import { statusKey, summarizeLatency, type LatencySummary } from '@coupons/burst/verify';
-import type { Teardown } from './teardown.ts';
 
 export interface LoadSummary {
   requests: number;

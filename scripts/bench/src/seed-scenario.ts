@@ -9,7 +9,7 @@ import { couponFactsFromPostgres } from '@coupons/burst/coupon-facts';
 import { runLoad } from '@coupons/burst/load';
 import { planRequests } from '@coupons/burst/plan';
 import { pollTickets, ticketsOf } from '@coupons/burst/poll';
-import { formatCount } from '@coupons/burst/progress';
+import { formatCount } from '@coupons/harness/cli';
 import { verifyBurst } from '@coupons/burst/verify';
 import { couponKeys } from '@coupons/shared/redis';
 import { waitFor } from '@coupons/shared/testing';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseBenchArgs, UsageError } from '../src/cli-args.ts';
+import { UsageError } from '@coupons/harness/cli';
+import { parseBenchArgs } from '../src/cli-args.ts';
 
 const parse = (...argv: string[]) => parseBenchArgs(argv);
 

@@ -1,5 +1,5 @@
 // `pnpm burst [flags]`: presets, flags, and one clear line for anything wrong.
-import { parseArgs } from 'node:util';
+import { commaList, readFlags, UsageError, wholeNumber } from '@coupons/harness/cli';
 
 /** Distinct users asking for one coupon. */
 export interface CouponDemand {
@@ -38,10 +38,6 @@ export interface BurstOptions {
   retentionSeconds: number | null;
   /** TICKET_TTL_SECONDS for the local services (null: their default); --memory waits for it. */
   ticketTtlSeconds: number | null;
-}
-
-export class UsageError extends Error {
-  override name = 'UsageError';
 }
 
 const PRESETS = {
@@ -93,18 +89,9 @@ Memory (local cluster only)
 
 Exit code: 0 when every invariant holds, 1 when one fails, 2 on bad flags or a failed start.`;
 
-function integer(flag: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${flag} must be a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}, got ${JSON.stringify(value)}`);
-  }
-  return n;
-}
-
 function parseDemand(value: string): CouponDemand[] {
-  const demand = value.split(',').map((part) => {
-    const match = /^\s*([A-Z0-9]{1,32})\s*=\s*(\d+)\s*$/.exec(part);
+  const demand = commaList(value, (part) => {
+    const match = /^([A-Z0-9]{1,32})\s*=\s*(\d+)$/.exec(part);
     if (!match || Number(match[2]) < 1) throw new UsageError(`--users wants CODE=N[,CODE=N...] with N >= 1 (e.g. A0001=10000), got ${JSON.stringify(part)}`);
     return { code: match[1]!, users: Number(match[2]) };
   });
@@ -115,10 +102,10 @@ function parseDemand(value: string): CouponDemand[] {
 }
 
 function parseUrls(value: string): string[] {
-  return value.split(',').map((raw) => {
+  return commaList(value, (raw) => {
     let url: URL;
     try {
-      url = new URL(raw.trim());
+      url = new URL(raw);
     } catch {
       throw new UsageError(`--url must be an http(s) base URL such as http://127.0.0.1:3000, got ${JSON.stringify(raw)}`);
     }
@@ -134,37 +121,27 @@ export const MEMORY_TICKET_TTL_SECONDS = 60;
 
 /** Parses argv (without node and the script); throws UsageError with one line on anything wrong. */
 export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv[0] === '--' ? argv.slice(1) : [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        preset: { type: 'string' },
-        smoke: { type: 'boolean' },
-        users: { type: 'string' },
-        resubmit: { type: 'string' },
-        requests: { type: 'string' },
-        connections: { type: 'string' },
-        url: { type: 'string' },
-        'database-url': { type: 'string' },
-        api: { type: 'string' },
-        workers: { type: 'string' },
-        deadline: { type: 'string' },
-        'poll-concurrency': { type: 'string' },
-        timeout: { type: 'string' },
-        json: { type: 'string' },
-        'private-redis': { type: 'boolean' },
-        'retention-seconds': { type: 'string' },
-        'ticket-ttl-seconds': { type: 'string' },
-        memory: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message.split(/\.(\s|$)/)[0]} (see --help)`);
-  }
+  const values = readFlags(argv, {
+    preset: { type: 'string' },
+    smoke: { type: 'boolean' },
+    users: { type: 'string' },
+    resubmit: { type: 'string' },
+    requests: { type: 'string' },
+    connections: { type: 'string' },
+    url: { type: 'string' },
+    'database-url': { type: 'string' },
+    api: { type: 'string' },
+    workers: { type: 'string' },
+    deadline: { type: 'string' },
+    'poll-concurrency': { type: 'string' },
+    timeout: { type: 'string' },
+    json: { type: 'string' },
+    'private-redis': { type: 'boolean' },
+    'retention-seconds': { type: 'string' },
+    'ticket-ttl-seconds': { type: 'string' },
+    memory: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) return 'help';
 
   if (values.smoke && values.preset && values.preset !== 'smoke') throw new UsageError(`--smoke and --preset ${values.preset} contradict each other`);
@@ -193,7 +170,7 @@ export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
   if (values.resubmit !== undefined && (values.resubmit.trim() === '' || !(resubmitRate >= 0 && resubmitRate < 1))) {
     throw new UsageError(`--resubmit must be a share from 0 to below 1 (e.g. 0.2), got ${JSON.stringify(values.resubmit)}`);
   }
-  const requests = integer('requests', values.requests, 1) ?? Math.round(users / (1 - resubmitRate));
+  const requests = wholeNumber('requests', values.requests, 1) ?? Math.round(users / (1 - resubmitRate));
   if (requests < users) throw new UsageError(`--requests ${requests} is below the ${users} distinct users: each user sends at least one`);
 
   return {
@@ -201,18 +178,18 @@ export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
     demand,
     resubmitRate: requests === 0 ? 0 : (requests - users) / requests,
     requests,
-    connections: Math.min(integer('connections', values.connections, 1, 10_000) ?? preset.connections, requests),
+    connections: Math.min(wholeNumber('connections', values.connections, 1, 10_000) ?? preset.connections, requests),
     urls,
-    apis: integer('api', values.api, 1, 64) ?? preset.apis,
-    workers: integer('workers', values.workers, 1, 64) ?? preset.workers,
+    apis: wholeNumber('api', values.api, 1, 64) ?? preset.apis,
+    workers: wholeNumber('workers', values.workers, 1, 64) ?? preset.workers,
     databaseUrl: values['database-url'] ?? null,
-    deadlineSeconds: integer('deadline', values.deadline, 1) ?? preset.deadline,
-    pollConcurrency: integer('poll-concurrency', values['poll-concurrency'], 1, 1_000) ?? 64,
-    requestTimeoutSeconds: integer('timeout', values.timeout, 1) ?? 10,
+    deadlineSeconds: wholeNumber('deadline', values.deadline, 1) ?? preset.deadline,
+    pollConcurrency: wholeNumber('poll-concurrency', values['poll-concurrency'], 1, 1_000) ?? 64,
+    requestTimeoutSeconds: wholeNumber('timeout', values.timeout, 1) ?? 10,
     jsonFile: values.json ?? null,
     privateRedis: Boolean(values['private-redis'] || values.memory),
     memory: Boolean(values.memory),
-    retentionSeconds: integer('retention-seconds', values['retention-seconds'], 1, 86_400) ?? (values.memory ? MEMORY_RETENTION_SECONDS : null),
-    ticketTtlSeconds: integer('ticket-ttl-seconds', values['ticket-ttl-seconds'], MEMORY_TICKET_TTL_SECONDS, 86_400) ?? (values.memory ? MEMORY_TICKET_TTL_SECONDS : null),
+    retentionSeconds: wholeNumber('retention-seconds', values['retention-seconds'], 1, 86_400) ?? (values.memory ? MEMORY_RETENTION_SECONDS : null),
+    ticketTtlSeconds: wholeNumber('ticket-ttl-seconds', values['ticket-ttl-seconds'], MEMORY_TICKET_TTL_SECONDS, 86_400) ?? (values.memory ? MEMORY_TICKET_TTL_SECONDS : null),
   };
 }

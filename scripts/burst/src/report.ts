@@ -1,7 +1,7 @@
 // The readable report (a table per coupon, throughput, latency, the invariants) and its JSON twin.
 import { cpus } from 'node:os';
 import type { BurstOptions } from './cli-args.ts';
-import { formatCount } from './progress.ts';
+import { formatCount } from '@coupons/harness/cli';
 import type { BurstVerdict, CouponVerdict } from './verify.ts';
 import { formatBytes, formatCensus, lifetimeWarnings, type MemoryReport } from './memory.ts';
 

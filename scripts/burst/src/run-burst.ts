@@ -7,7 +7,7 @@ import { couponFactsFromApi, couponFactsFromPostgres } from './coupon-facts.ts';
 import { runLoad } from './load.ts';
 import { planRequests } from './plan.ts';
 import { pollTickets, ticketsOf } from './poll.ts';
-import { formatCount, type ProgressTicker } from './progress.ts';
+import { formatCount, type CliContext } from '@coupons/harness/cli';
 import { groupWarnings, machineInfo, type BurstReport } from './report.ts';
 import { verifyBurst } from './verify.ts';
 import {
@@ -23,12 +23,8 @@ import {
 } from './memory.ts';
 import type { CouponFacts } from './burst-run.ts';
 
-export interface BurstHooks {
-  log(line: string): void;
-  progress: ProgressTicker;
-  /** Registers what Ctrl-C must undo (stop the load, tear the cluster down). */
-  onInterrupt(undo: () => unknown): void;
-}
+/** The teardown: what Ctrl-C must undo (stop the load, tear the cluster down). */
+export type BurstHooks = CliContext;
 
 /** A failure before any load was sent: the target is not there or not what the flags say. */
 export class TargetError extends Error {
@@ -71,7 +67,7 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
     if (options.privateRedis) {
       // AOF off, no snapshots: nothing but the event's own keys, and no AOF buffers in used_memory.
       privateRedis = await startRedisServer({ extraArgs: ['--appendonly', 'no', '--save', ''] });
-      hooks.onInterrupt(() => privateRedis?.close());
+      hooks.teardown.add(() => privateRedis?.close());
       overrides.REDIS_URL = privateRedis.url;
       log(`private redis-server on ${privateRedis.url} (pid ${privateRedis.pid})`);
     }
@@ -79,7 +75,7 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
     if (options.ticketTtlSeconds !== null) overrides.TICKET_TTL_SECONDS = String(options.ticketTtlSeconds);
     log(`starting a local cluster: ${options.apis} API + ${options.workers} worker processes`);
     try {
-      cluster = await startLocalCluster(options.apis, options.workers, log, hooks.onInterrupt, undefined, overrides);
+      cluster = await startLocalCluster(options.apis, options.workers, log, (undo) => void hooks.teardown.add(undo), undefined, overrides);
     } catch (error) {
       await privateRedis?.close();
       throw error;
@@ -99,7 +95,7 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
     const plan = planRequests(options.demand, options.requests);
     log(`sending ${formatCount(plan.length)} requests over ${options.connections} connections to ${urls.length} API(s)`);
     const load = runLoad(plan, { urls, connections: options.connections, timeoutSeconds: options.requestTimeoutSeconds });
-    hooks.onInterrupt(load.stop);
+    hooks.teardown.add(load.stop);
     const loadStarted = Date.now();
     let lastAnswered = 0;
     progress.phase(() => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseBurstArgs, UsageError } from '../src/cli-args.ts';
+import { UsageError } from '@coupons/harness/cli';
+import { parseBurstArgs } from '../src/cli-args.ts';
 
 const parse = (...argv: string[]) => parseBurstArgs(argv);
 const usageError = (...argv: string[]) => {

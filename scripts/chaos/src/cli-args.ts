@@ -1,5 +1,5 @@
 // `pnpm chaos [flags]`: which scenarios, how big, which AOF fsync policy, where the JSON goes.
-import { parseArgs } from 'node:util';
+import { commaList, readFlags, UsageError } from '@coupons/harness/cli';
 import type { AppendFsync } from '@coupons/shared/testing';
 
 export interface ChaosOptions {
@@ -9,10 +9,6 @@ export interface ChaosOptions {
   quick: boolean;
   appendfsync: AppendFsync;
   jsonFile: string | null;
-}
-
-export class UsageError extends Error {
-  override name = 'UsageError';
 }
 
 export const USAGE = `Usage: pnpm chaos [flags]
@@ -51,35 +47,22 @@ Progress goes to stderr, the table to stdout. Exit code 0: every invariant held;
 1: a violation; 2: bad flags or the cluster could not be started.`;
 
 /** `scenarioIds`: every scenario's id ('1', '3-sigterm', '6a', ...); --only takes those or their numbers. */
-export function parseChaosArgs(argv: string[], scenarioIds: readonly string[]): ChaosOptions | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        only: { type: 'string' },
-        quick: { type: 'boolean', default: false },
-        appendfsync: { type: 'string', default: 'everysec' },
-        json: { type: 'string' },
-        help: { type: 'boolean', default: false },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values } = parsed;
+export function parseChaosArgs(argv: readonly string[], scenarioIds: readonly string[]): ChaosOptions | 'help' {
+  const values = readFlags(argv, {
+    only: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    appendfsync: { type: 'string', default: 'everysec' },
+    json: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  });
   if (values.help) return 'help';
 
-  const only: string[] = [];
-  if (values.only !== undefined) {
-    for (const part of values.only.split(',').map((p) => p.trim())) {
-      const known = scenarioIds.includes(part) || scenarioIds.some((id) => id.match(/^\d+/)![0] === part);
-      if (!known) throw new UsageError(`--only takes scenario numbers or ids (${scenarioIds.join(', ')}), not "${part}"`);
-      if (!only.includes(part)) only.push(part);
-    }
-  }
+  const scenario = (part: string) => {
+    const known = scenarioIds.includes(part) || scenarioIds.some((id) => id.match(/^\d+/)![0] === part);
+    if (!known) throw new UsageError(`--only takes scenario numbers or ids (${scenarioIds.join(', ')}), not "${part}"`);
+    return part;
+  };
+  const only = values.only === undefined ? [] : [...new Set(commaList(values.only, scenario))];
   const appendfsync = values.appendfsync;
   if (appendfsync !== 'everysec' && appendfsync !== 'always') throw new UsageError(`--appendfsync is everysec or always, not "${appendfsync}"`);
   if (values.json === '') throw new UsageError('--json needs a file name');

@@ -1,6 +1,7 @@
 // A chaos run: the chosen scenarios one after another, each with its own private Redis, fresh
 // database and cluster, all of it undone when the scenario ends (or on Ctrl-C); each judged.
 import { cpus } from 'node:os';
+import type { CliContext } from '@coupons/harness/cli';
 import { startRedisServer } from '@coupons/shared/testing';
 import type { ChaosOptions } from './cli-args.ts';
 import { startChaosCluster, type ChaosCluster } from './cluster.ts';
@@ -36,11 +37,8 @@ export interface ChaosReport {
   durationMs: number;
 }
 
-export interface ChaosHooks {
-  log(line: string): void;
-  /** Registers what Ctrl-C must undo right now (the running scenario's processes and servers). */
-  onInterrupt(undo: () => Promise<void>): void;
-}
+/** The teardown: what Ctrl-C must undo right now (the running scenario's processes and servers). */
+export type ChaosHooks = Pick<CliContext, 'log' | 'teardown'>;
 
 /**
  * --only names scenarios by id, or by number (all its variants). With --quick, a number stands for
@@ -59,12 +57,9 @@ async function runScenario(scenario: Scenario, options: ChaosOptions, hooks: Cha
   const log = (line: string) => hooks.log(`[${scenario.id} +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}`);
   const cleanups: (() => Promise<unknown>)[] = [];
   // One teardown, whoever asks first (the scenario's end or Ctrl-C); the other waits for it.
-  let undoing: Promise<void> | null = null;
-  const undo = () =>
-    (undoing ??= (async () => {
-      while (cleanups.length > 0) await cleanups.pop()!().catch((error: Error) => log(`cleanup: ${error.message}`));
-    })());
-  hooks.onInterrupt(undo);
+  const undo = hooks.teardown.add(async () => {
+    while (cleanups.length > 0) await cleanups.pop()!().catch((error: Error) => log(`cleanup: ${error.message}`));
+  });
   let cluster: ChaosCluster | undefined;
   const ctx: ScenarioContext = {
     quick: options.quick,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseChaosArgs, UsageError } from '../src/cli-args.ts';
+import { UsageError } from '@coupons/harness/cli';
+import { parseChaosArgs } from '../src/cli-args.ts';
 import { selectScenarios } from '../src/run-chaos.ts';
 import { SCENARIOS } from '../src/scenarios/index.ts';
 

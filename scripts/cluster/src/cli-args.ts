@@ -1,13 +1,9 @@
 // `pnpm cluster [--api N] [--workers M]`: flags, and one clear line for anything wrong.
-import { parseArgs } from 'node:util';
+import { readFlags, wholeNumber } from '@coupons/harness/cli';
 
 export interface ClusterArgs {
   apis: number;
   workers: number;
-}
-
-export class UsageError extends Error {
-  override name = 'UsageError';
 }
 
 export const USAGE = `Usage: pnpm cluster [--api N] [--workers M]
@@ -26,28 +22,9 @@ Every other setting comes from the environment, as for pnpm start (WORKER_CONCUR
 
 const MAX_REPLICAS = 64;
 
-function count(flag: string, value: string | undefined, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || n < min || n > MAX_REPLICAS) {
-    throw new UsageError(`--${flag} must be a whole number from ${min} to ${MAX_REPLICAS}, got ${JSON.stringify(value)}`);
-  }
-  return n;
-}
-
 /** Parses argv (without node and the script); throws UsageError with one line on anything wrong. */
 export function parseClusterArgs(argv: readonly string[]): ClusterArgs | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: { api: { type: 'string' }, workers: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message.split('\n')[0]!);
-  }
+  const values = readFlags(argv, { api: { type: 'string' }, workers: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) return 'help';
-  return { apis: count('api', values.api, 2, 1), workers: count('workers', values.workers, 2, 0) };
+  return { apis: wholeNumber('api', values.api, 1, MAX_REPLICAS) ?? 2, workers: wholeNumber('workers', values.workers, 0, MAX_REPLICAS) ?? 2 };
 }

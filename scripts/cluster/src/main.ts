@@ -1,24 +1,13 @@
 // `pnpm cluster --api 2 --workers 4`: migrate + seed, then N API processes behind one port and M
 // worker processes, with where it listens printed. Ctrl-C (or SIGTERM) stops them gracefully.
+import { onFirstSignal, parseCommandLine } from '@coupons/harness/cli';
 import { loadConfig } from '@coupons/shared/config';
 import { prepareDatabase } from '@coupons/shared/db';
 import { connectRedis, postgresStartupError, runMain } from '@coupons/shared/runtime';
 import { startCluster, type RunningCluster } from './cluster.ts';
-import { parseClusterArgs, USAGE, UsageError } from './cli-args.ts';
+import { parseClusterArgs, USAGE } from './cli-args.ts';
 
-let args;
-try {
-  args = parseClusterArgs(process.argv.slice(2));
-} catch (error) {
-  if (!(error instanceof UsageError)) throw error;
-  process.stderr.write(`cluster: ${error.message}\n${USAGE}\n`);
-  process.exit(2);
-}
-if (args === 'help') {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
-const { apis, workers } = args;
+const { apis, workers } = parseCommandLine({ tool: 'cluster', usage: USAGE, parse: parseClusterArgs, usageOnError: true });
 
 await runMain('cluster', async (log) => {
   const config = loadConfig();
@@ -28,9 +17,7 @@ await runMain('cluster', async (log) => {
   });
   log.info('database migrated and seeded');
 
-  // Ctrl-C reaches this process more than once (from the terminal, and relayed by pnpm and tsx):
-  // every signal after the first is the same request. Each replica stops within its own
-  // SHUTDOWN_TIMEOUT_MS, so the stop always ends.
+  // Each replica stops within its own SHUTDOWN_TIMEOUT_MS, so the stop always ends.
   let cluster: RunningCluster | null = null;
   let signalled = false;
   let stopping: Promise<void> | null = null;
@@ -42,12 +29,10 @@ await runMain('cluster', async (log) => {
       log.info(`stopped ${exits.length} processes`);
       process.exit(failed.length ? 1 : exitCode);
     })());
-  const onSignal = () => {
+  onFirstSignal(() => {
     signalled = true;
     if (cluster) void stop(0);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
 
   cluster = await startCluster({
     apis,

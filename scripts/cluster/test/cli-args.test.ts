@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseClusterArgs, UsageError } from '../src/cli-args.ts';
+import { UsageError } from '@coupons/harness/cli';
+import { parseClusterArgs } from '../src/cli-args.ts';
 
 describe('parseClusterArgs', () => {
   it('reads --api and --workers, with defaults', () => {

@@ -1,5 +1,5 @@
-// What the bench must undo (child processes, environments, a running load), undone at the end
-// of each phase and, for whatever is still there, on Ctrl-C.
+// What a tool must undo (child processes, environments, a running load): each undone when its
+// owner is done with it and, for whatever is still there, on Ctrl-C or a failed run (runCli).
 
 export class Teardown {
   private readonly undos = new Set<() => Promise<void>>();

@@ -1,4 +1,4 @@
-// Progress on stderr at least once a second, so a long burst never looks hung. On a terminal the
+// Progress on stderr at least once a second, so a long run (burst, bench) never looks hung. On a terminal the
 // line is rewritten in place; elsewhere (CI logs) each tick is its own line.
 
 export interface ProgressTicker {
