@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type ApiApp } from '@coupons/api/src/app.ts';
+import { createApp, type ApiApp } from '@coupons/api/app';
 import { loadConfig } from '@coupons/shared/config';
 import { ISSUE_QUEUE_NAME, queuePrefix } from '@coupons/shared/redis';
 import { createLogger } from '@coupons/shared/runtime';

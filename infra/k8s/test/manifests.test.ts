@@ -22,8 +22,8 @@ import {
   type K8sObject,
 } from './support/manifests.ts';
 import { SKIP_RENDERING, renderOverlay, renderOverlays } from './support/render.ts';
-import { API_DB_POOL_SIZE } from '../../../services/api/src/pool-sizes.ts';
-import { WORKER_DB_POOL_SIZE } from '../../../services/worker/src/pool-sizes.ts';
+import { API_DB_POOL_SIZE } from '@coupons/api/pool-sizes';
+import { WORKER_DB_POOL_SIZE } from '@coupons/worker/pool-sizes';
 import { schemaFailures } from './support/schema.ts';
 
 const [rendered, withPlainWorkerHpa] = await Promise.all([renderOverlays(), renderOverlay('production', ['worker-hpa'])]);

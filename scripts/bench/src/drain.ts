@@ -5,8 +5,8 @@
 // clock runs from the queue's resume until the last ticket is decided / the last job is gone.
 // Process start-up, connections and the start-up fast-path rebuild are not counted, for either.
 import { setTimeout as delay } from 'node:timers/promises';
-import { now } from '@coupons/burst/burst-run';
-import { startLocalCluster } from '@coupons/burst/cluster';
+import { startLocalCluster } from '@coupons/harness/cluster';
+import { now } from '@coupons/harness/load';
 import { formatCount } from '@coupons/harness/cli';
 import { couponKeys } from '@coupons/shared/redis';
 import type { TestEnvironment } from '@coupons/shared/testing';
@@ -78,11 +78,17 @@ export async function startOurDrainer(ctx: BenchContext, workers: number): Promi
     await release();
   };
   try {
-    await startLocalCluster(0, workers, ctx.log, (teardown) => (release = ctx.teardown.add(teardown)), async (env) => {
-      environment = env;
-      await insertBenchCoupon(env.db, WARMUP_COUPON, HUGE_LIMIT);
-      queue = await openPausedQueue(env);
-      await prefillAdmittedTickets(env, queue.queue, WARMUP_COUPON, warmup);
+    await startLocalCluster({
+      apis: 0,
+      workers,
+      log: ctx.log,
+      onTeardown: (teardown) => (release = ctx.teardown.add(teardown)),
+      beforeStart: async (env) => {
+        environment = env;
+        await insertBenchCoupon(env.db, WARMUP_COUPON, HUGE_LIMIT);
+        queue = await openPausedQueue(env);
+        await prefillAdmittedTickets(env, queue.queue, WARMUP_COUPON, warmup);
+      },
     });
     await timeDrain(ctx, queue!, 'warm-up', warmup);
   } catch (error) {

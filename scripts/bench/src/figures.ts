@@ -1,6 +1,6 @@
 // From measurements to figures: each ratio, its target and the verdict. Pure, so the tests
 // feed it crafted measurements.
-import { percentile, type LatencySummary } from '@coupons/burst/verify';
+import { percentile, type LatencySummary } from '@coupons/harness/verify';
 import type { LoadSummary } from './http-load.ts';
 
 /** A pre-filled queue drained by worker processes, timed from the queue's resume. */

@@ -1,10 +1,8 @@
 // Every HTTP figure goes through the burst's load generator (autocannon, one distinct
 // X-User-Id per request, send and answer times per request) with the same settings.
-import type { RecordedRequest } from '@coupons/burst/burst-run';
-import { runLoad } from '@coupons/burst/load';
-import { planRequests } from '@coupons/burst/plan';
+import { planRequests, runLoad, type RecordedRequest } from '@coupons/harness/load';
 import { formatCount, type ProgressTicker, type Teardown } from '@coupons/harness/cli';
-import { statusKey, summarizeLatency, type LatencySummary } from '@coupons/burst/verify';
+import { statusKey, summarizeLatency, type LatencySummary } from '@coupons/harness/verify';
 
 export interface LoadSummary {
   requests: number;

@@ -2,7 +2,7 @@
 // two sides in turns (--repeat times, keeping the best run of each), and takes it all down
 // before the next phase, so phases never compete for the two cores.
 import { loadavg } from 'node:os';
-import { startLocalCluster } from '@coupons/burst/cluster';
+import { startLocalCluster } from '@coupons/harness/cluster';
 import { loadConfig } from '@coupons/shared/config';
 import { createBenchEnvironment, loadSettings, type BenchContext } from './bench-context.ts';
 import { startBenchChild } from './bench-child.ts';
@@ -60,9 +60,15 @@ async function startEcho(ctx: BenchContext) {
  */
 async function startAcceptApi(ctx: BenchContext) {
   let release: () => Promise<void> = async () => {};
-  const cluster = await startLocalCluster(1, 0, ctx.log, (teardown) => (release = ctx.teardown.add(teardown)), async (env) => {
-    await insertBenchCoupon(env.db, ACCEPT_COUPON, HUGE_LIMIT);
-    await openUntouchedCoupon(env.redis, env.config.REDIS_PREFIX, ACCEPT_COUPON, HUGE_LIMIT);
+  const cluster = await startLocalCluster({
+    apis: 1,
+    workers: 0,
+    log: ctx.log,
+    onTeardown: (teardown) => (release = ctx.teardown.add(teardown)),
+    beforeStart: async (env) => {
+      await insertBenchCoupon(env.db, ACCEPT_COUPON, HUGE_LIMIT);
+      await openUntouchedCoupon(env.redis, env.config.REDIS_PREFIX, ACCEPT_COUPON, HUGE_LIMIT);
+    },
   });
   return { url: cluster.apiUrls[0]!, stop: () => release() };
 }

@@ -3,14 +3,11 @@
 // meets warm processes and an empty queue, as the references do), then the burst itself, every
 // ticket polled until final, and the burst's verifier on the Postgres truth.
 import { setTimeout as delay } from 'node:timers/promises';
-import { now } from '@coupons/burst/burst-run';
-import { startLocalCluster, type LocalCluster } from '@coupons/burst/cluster';
-import { couponFactsFromPostgres } from '@coupons/burst/coupon-facts';
-import { runLoad } from '@coupons/burst/load';
-import { planRequests } from '@coupons/burst/plan';
-import { pollTickets, ticketsOf } from '@coupons/burst/poll';
+import { startLocalCluster, type LocalCluster } from '@coupons/harness/cluster';
+import { now, planRequests, runLoad } from '@coupons/harness/load';
+import { pollTickets, ticketsOf } from '@coupons/harness/poll';
+import { couponFactsFromPostgres, verifyRun } from '@coupons/harness/verify';
 import { formatCount } from '@coupons/harness/cli';
-import { verifyBurst } from '@coupons/burst/verify';
 import { couponKeys } from '@coupons/shared/redis';
 import { waitFor } from '@coupons/shared/testing';
 import { loadSettings, type BenchContext } from './bench-context.ts';
@@ -58,9 +55,13 @@ async function watchLineEnd(cluster: LocalCluster, allAnswered: () => boolean): 
 export async function runSeedScenario(ctx: BenchContext): Promise<ScenarioResult> {
   const { apis, workers, seedUsers, connections, requestTimeoutSeconds } = ctx.options;
   let release: () => Promise<void> = async () => {};
-  const cluster = await startLocalCluster(apis, workers, ctx.log, (teardown) => (release = ctx.teardown.add(teardown)), (env) =>
-    insertBenchCoupon(env.db, WARMUP_COUPON, 10_000_000),
-  );
+  const cluster = await startLocalCluster({
+    apis,
+    workers,
+    log: ctx.log,
+    onTeardown: (teardown) => (release = ctx.teardown.add(teardown)),
+    beforeStart: (env) => insertBenchCoupon(env.db, WARMUP_COUPON, 10_000_000),
+  });
   try {
     await warmUp(ctx, cluster);
     const urls = cluster.apiUrls;
@@ -83,7 +84,7 @@ export async function runSeedScenario(ctx: BenchContext): Promise<ScenarioResult
 
     const [facts] = await couponFactsFromPostgres(cluster.environment.db, [SEED_COUPON]);
     const startedAt = requests.reduce((first, r) => Math.min(first, r.sentAt), Infinity);
-    const verdict = verifyBurst({ fresh: true, startedAt, requests, tickets, decidedAt, coupons: [facts!] });
+    const verdict = verifyRun({ fresh: true, startedAt, requests, tickets, decidedAt, coupons: [facts!] });
     const allFinal = verdict.unfinishedTickets === 0 && !Number.isNaN(emptyAt);
     return {
       requests: verdict.requests,

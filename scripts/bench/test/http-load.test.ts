@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RecordedRequest } from '@coupons/burst/burst-run';
+import type { RecordedRequest } from '@coupons/harness/load';
 import { summarizeLoad } from '../src/http-load.ts';
 
 const T0 = 1_000_000;

@@ -2,14 +2,14 @@
 import { cpus } from 'node:os';
 import type { BurstOptions } from './cli-args.ts';
 import { formatCount } from '@coupons/harness/cli';
-import type { BurstVerdict, CouponVerdict } from './verify.ts';
+import type { CouponVerdict, RunVerdict } from '@coupons/harness/verify';
 import { formatBytes, formatCensus, lifetimeWarnings, type MemoryReport } from './memory.ts';
 
 export interface BurstReport {
   scenario: Pick<BurstOptions, 'preset' | 'demand' | 'resubmitRate' | 'requests' | 'connections'>;
   target: { kind: 'local'; apis: number; workers: number } | { kind: 'url'; urls: string[] };
   machine: { cores: number; node: string };
-  verdict: BurstVerdict;
+  verdict: RunVerdict;
   /** WARN-or-worse log lines of the local services, grouped by message. */
   serviceWarnings: { message: string; count: number; services: string[] }[];
   /** Redis memory of a local cluster's event (null with --url: the burst does not know that Redis). */
@@ -96,7 +96,7 @@ export function formatReport(report: BurstReport): string {
         : `${v.decidedAfterMs === null ? '' : `decided after ${seconds(v.decidedAfterMs)} (the end of every line seen final); `}` +
           `each of the ${formatCount(v.tickets)} tickets seen final by ${seconds(v.allFinalAfterMs)}`
     }`,
-    `Errors:            ${v.serverErrors} server errors (5xx), ${v.unanswered} unanswered, ${v.unexpectedAnswers} unexpected; ${formatCount(v.overloaded)} × 503 OVERLOADED (backpressure, not an error)`,
+    `Errors:            ${v.serverErrors} server errors (5xx), ${v.unavailable} × 503 UNAVAILABLE, ${v.unanswered} unanswered, ${v.unexpectedAnswers} unexpected; ${formatCount(v.overloaded)} × 503 OVERLOADED (backpressure, not an error)`,
   ];
   if (report.memory) lines.push(...formatMemory(report.memory));
   if (report.serviceWarnings.length > 0) {

@@ -2,14 +2,12 @@
 import { createDb } from '@coupons/shared/db';
 import { startRedisServer, waitFor, type RedisServer } from '@coupons/shared/testing';
 import type { BurstOptions } from './cli-args.ts';
-import { serviceWarnings, startLocalCluster, type LocalCluster } from './cluster.ts';
-import { couponFactsFromApi, couponFactsFromPostgres } from './coupon-facts.ts';
-import { runLoad } from './load.ts';
-import { planRequests } from './plan.ts';
-import { pollTickets, ticketsOf } from './poll.ts';
+import { serviceWarnings, startLocalCluster, type LocalCluster } from '@coupons/harness/cluster';
+import { planRequests, runLoad } from '@coupons/harness/load';
+import { pollTickets, ticketsOf } from '@coupons/harness/poll';
+import { couponFactsFromApi, couponFactsFromPostgres, verifyRun, type CouponFacts } from '@coupons/harness/verify';
 import { formatCount, type CliContext } from '@coupons/harness/cli';
 import { groupWarnings, machineInfo, type BurstReport } from './report.ts';
-import { verifyBurst } from './verify.ts';
 import {
   afterCouponStateExpired,
   afterTicketsExpired,
@@ -21,7 +19,6 @@ import {
   type CensusRow,
   type MemoryReport,
 } from './memory.ts';
-import type { CouponFacts } from './burst-run.ts';
 
 /** The teardown: what Ctrl-C must undo (stop the load, tear the cluster down). */
 export type BurstHooks = CliContext;
@@ -75,7 +72,7 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
     if (options.ticketTtlSeconds !== null) overrides.TICKET_TTL_SECONDS = String(options.ticketTtlSeconds);
     log(`starting a local cluster: ${options.apis} API + ${options.workers} worker processes`);
     try {
-      cluster = await startLocalCluster(options.apis, options.workers, log, (undo) => void hooks.teardown.add(undo), undefined, overrides);
+      cluster = await startLocalCluster({ apis: options.apis, workers: options.workers, overrides, log, onTeardown: (undo) => void hooks.teardown.add(undo) });
     } catch (error) {
       await privateRedis?.close();
       throw error;
@@ -123,7 +120,7 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
 
     const coupons = await readFacts(options, cluster, urls, codes);
     const startedAt = requests.reduce((first, r) => Math.min(first, r.sentAt), Infinity);
-    const verdict = verifyBurst({ fresh: cluster !== null, startedAt, requests, tickets, decidedAt, coupons });
+    const verdict = verifyRun({ fresh: cluster !== null, startedAt, requests, tickets, decidedAt, coupons });
     const peak = sampler ? await sampler.stop() : null;
     let memory: MemoryReport | null = null;
     if (cluster && redis && baseline !== null && peak !== null) {

@@ -84,7 +84,7 @@ async function runScenario(scenario: Scenario, options: ChaosOptions, hooks: Cha
   log(`${scenario.title}`);
   try {
     const outcome = await scenario.run(ctx);
-    const judged = judge({ ...outcome.observation, silentWinners: outcome.silentWinners }, outcome.rules);
+    const judged = judge({ ...outcome.observation, ...(outcome.silentWinners && { silentWinners: outcome.silentWinners }) }, outcome.rules);
     const violations = [...judged.violations, ...outcome.violations];
     const { drainedAt } = outcome.observation;
     return {

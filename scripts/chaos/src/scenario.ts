@@ -3,12 +3,9 @@ import type { AppendFsync, RedisServer } from '@coupons/shared/testing';
 import type { ChaosCluster, ClusterSpec, CouponSpec } from './cluster.ts';
 import type { JudgeRules } from './judge.ts';
 import type { BurstShape, Observation } from './traffic.ts';
+import type { CouponDemand } from '@coupons/harness/load';
 
-/** Distinct users asking for one coupon (the shape @coupons/burst's planRequests takes). */
-export interface CouponDemand {
-  code: string;
-  users: number;
-}
+export type { CouponDemand };
 
 /** How big a scenario's event is. */
 export interface Sizes {

@@ -1,18 +1,14 @@
-// The load a scenario puts on its cluster, and what it saw. The burst itself is @coupons/burst's:
-// its plan (users interleaved across coupons, resubmissions), its autocannon load (here paced, so
-// a fault lands mid-burst), its ticket polling and its pure verifier. Two lighter fetch drivers
-// fit where autocannon does not: an outage probe that checks every 503's headers and latency,
-// and clients that honour Retry-After (scenario 7).
+// The load a scenario puts on its cluster, and what it saw. The pieces are the harness's: its plan
+// (users interleaved across coupons, resubmissions), its autocannon load (here paced, so a fault
+// lands mid-burst), its ticket polling and its fetch client. What is chaos's own: an outage probe
+// that checks every 503's headers and latency, and clients that honour Retry-After (scenario 7).
+// The verdict comes later, from judge.ts, under the scenario's fault rules.
 import { setTimeout as delay } from 'node:timers/promises';
-import { now, type RecordedRequest, type TicketOutcome, type CouponFacts } from '@coupons/burst/burst-run';
-import { couponFactsFromPostgres } from '@coupons/burst/coupon-facts';
-import { runLoad } from '@coupons/burst/load';
-import { planRequests } from '@coupons/burst/plan';
-import { pollTickets, ticketsOf } from '@coupons/burst/poll';
-import { verifyBurst, type BurstVerdict } from '@coupons/burst/verify';
+import { call, issueRequest, planRequests, runLoad, type ClientAnswer, type CouponDemand, type RecordedRequest } from '@coupons/harness/load';
+import { askOnceMore, pollTickets, ticketsOf } from '@coupons/harness/poll';
+import { couponFactsFromPostgres, walletIdsFromPostgres, type ObservedRun } from '@coupons/harness/verify';
 import { waitFor } from '@coupons/shared/testing';
 import type { ChaosCluster } from './cluster.ts';
-import type { CouponDemand } from './scenario.ts';
 
 export interface BurstShape {
   /** Share of requests that resubmit an earlier user's request. */
@@ -57,36 +53,11 @@ export async function waitDrained(cluster: ChaosCluster, codes: readonly string[
   }
 }
 
-/**
- * One more GET for every ticket polling left unfinished. Polling watches the end of each line
- * first and may spend its whole deadline there when those tickets are gone (a flushed Redis):
- * this makes sure every ticket's fate is asked at least once, so a lost one shows its 404.
- */
-async function askOnceMore(urls: readonly string[], tickets: TicketOutcome[]): Promise<void> {
-  const unfinished = tickets.filter((t) => t.status !== 'issued' && t.status !== 'rejected');
-  for (let start = 0; start < unfinished.length; start += 32) {
-    await Promise.all(
-      unfinished.slice(start, start + 32).map(async (ticket, i) => {
-        const res = await fetch(`${urls[i % urls.length]}/v1/tickets/${ticket.ticketId}`, { headers: { 'x-user-id': ticket.userId }, signal: AbortSignal.timeout(5_000) }).catch(() => null);
-        if (!res) return;
-        ticket.lastPollStatus = res.status;
-        const body = (await res.json().catch(() => ({}))) as { status?: TicketOutcome['status'] };
-        if (res.status === 200 && body.status) ticket.status = body.status;
-      }),
-    );
-  }
-}
-
-/** What a scenario observed once its load was over and its tickets polled. */
-export interface Observation {
+/** What a scenario observed once its load was over and its tickets polled: a run to judge. */
+export interface Observation extends ObservedRun {
   requests: RecordedRequest[];
-  tickets: TicketOutcome[];
-  facts: CouponFacts[];
-  verdict: BurstVerdict;
   /** Ids of the coupons' wallets in Postgres (a wallet's id is the id of the ticket that won it). */
   walletIds: ReadonlySet<string>;
-  /** Epoch ms of the first request. */
-  startedAt: number;
   /** Epoch ms when every pending set was seen empty; null if it never was. */
   drainedAt: number | null;
 }
@@ -99,7 +70,7 @@ export interface SettleOptions {
   connections: number;
 }
 
-/** Waits for the backlog to drain, polls every ticket as its owner, reads the truth from Postgres, verifies. */
+/** Waits for the backlog to drain, polls every ticket as its owner, reads the truth from Postgres. */
 export async function settle(cluster: ChaosCluster, requests: RecordedRequest[], options: SettleOptions): Promise<Observation> {
   const drainedAt = await waitDrained(cluster, options.codes, options.drainTimeoutMs);
   const { tickets, decidedAt } = await pollTickets(ticketsOf(requests), {
@@ -110,54 +81,14 @@ export async function settle(cluster: ChaosCluster, requests: RecordedRequest[],
   });
   await askOnceMore(cluster.apiUrls, tickets);
   const { db } = cluster.environment;
-  const facts = await couponFactsFromPostgres(db, options.codes);
-  const wallets = await db.selectFrom('coupon_wallet').innerJoin('coupon', 'coupon.id', 'coupon_wallet.coupon_id').select('coupon_wallet.id').where('coupon.code', 'in', options.codes).execute();
+  const coupons = await couponFactsFromPostgres(db, options.codes);
+  const walletIds = await walletIdsFromPostgres(db, options.codes);
   const startedAt = requests.reduce((first, r) => Math.min(first, r.sentAt), Infinity);
-  const verdict = verifyBurst({ fresh: true, startedAt, requests, tickets, decidedAt, coupons: facts });
-  return { requests, tickets, facts, verdict, walletIds: new Set(wallets.map((w) => w.id)), startedAt, drainedAt };
+  return { fresh: true, requests, tickets, coupons, walletIds, startedAt, decidedAt, drainedAt };
 }
 
-/** One answer as a fetch client saw it, headers included. */
-export interface ProbeAnswer extends RecordedRequest {
-  api: string;
-  what: 'issue' | 'ticket' | 'coupons';
-  retryAfter: string | null;
-  contentType: string | null;
-  detail?: string;
-  /** Why there was no answer (client timeout, refused). */
-  error?: string;
-}
-
-async function call(api: string, what: ProbeAnswer['what'], path: string, init: RequestInit & { userId: string; couponCode: string }, timeoutMs: number): Promise<ProbeAnswer> {
-  const sentAt = now();
-  const base = { api, what, userId: init.userId, couponCode: init.couponCode, sentAt };
-  try {
-    const res = await fetch(`${api}${path}`, { ...init, headers: { 'x-user-id': init.userId }, signal: AbortSignal.timeout(timeoutMs) });
-    const text = await res.text();
-    let body: { code?: string; ticketId?: string; detail?: string; position?: number } = {};
-    try {
-      body = JSON.parse(text) as typeof body;
-    } catch {
-      // not JSON: judged by status and content type
-    }
-    return {
-      ...base,
-      answeredAt: now(),
-      status: res.status,
-      retryAfter: res.headers.get('retry-after'),
-      contentType: res.headers.get('content-type'),
-      ...(body.code && { code: body.code }),
-      ...(body.ticketId && { ticketId: body.ticketId }),
-      ...(typeof body.position === 'number' && { position: body.position }),
-      ...(body.detail && { detail: body.detail }),
-    };
-  } catch (error) {
-    return { ...base, answeredAt: null, status: 0, retryAfter: null, contentType: null, error: (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (error as Error).message };
-  }
-}
-
-export const issueRequest = (api: string, couponCode: string, userId: string, timeoutMs: number) =>
-  call(api, 'issue', `/v1/coupons/${couponCode}/issue-requests`, { method: 'POST', userId, couponCode }, timeoutMs);
+export type ProbeAnswer = ClientAnswer;
+export { issueRequest };
 
 /** Whether a 503 is one a client can act on: a problem document with a Retry-After in whole seconds. */
 export function isRetryLater(answer: ProbeAnswer): boolean {

@@ -28,8 +28,8 @@ describe('three workers, thousands of users, duplicate storms, a small limit', (
     expect([...ticketsPerUser.values()].every((tickets) => tickets.size === 1)).toBe(true);
     expect(answered.filter((a) => a.status === 202).length).toBe(ticketsPerUser.size);
 
-    const finalStatus = await waitUntilAllFinal(event.env, 'T0050', answered);
-    expect(await verifyEvent(event.env, 'T0050', answered, finalStatus)).toEqual(exactEvent(LIMIT));
+    const finalStatus = await waitUntilAllFinal(event, answered);
+    expect(await verifyEvent(event, 'T0050', answered, finalStatus)).toEqual(exactEvent(LIMIT));
     expect([...finalStatus.values()].filter((s) => s === 'issued')).toHaveLength(LIMIT);
 
     // Once sold out, a newcomer is told so at once, and it is true.

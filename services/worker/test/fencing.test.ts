@@ -37,7 +37,7 @@ describe('a paused lock holder whose lease expired', () => {
     // The lease runs out; a healthy worker takes the lock with a newer token and finishes.
     await waitFor(async () => (await env.redis.exists(keys.lock)) === 0, { timeoutMs: 10 * LEASE_MS, message: 'the lease to expire' });
     await event.addWorkers(1);
-    const finalStatus = await waitUntilAllFinal(env, 'F0040', answered);
+    const finalStatus = await waitUntilAllFinal(event, answered);
 
     // Resume the stale holder: it tries to write with its old token and is refused.
     paused!.signal('SIGCONT');
@@ -45,6 +45,6 @@ describe('a paused lock holder whose lease expired', () => {
 
     const coupon = await env.db.selectFrom('coupon').select('lock_fence').where('code', '=', 'F0040').executeTakeFirstOrThrow();
     expect(Number(coupon.lock_fence)).toBeGreaterThan(staleFence);
-    expect(await verifyEvent(env, 'F0040', answered, finalStatus)).toEqual(exactEvent(LIMIT));
+    expect(await verifyEvent(event, 'F0040', answered, finalStatus)).toEqual(exactEvent(LIMIT));
   });
 });

@@ -28,7 +28,7 @@ describe('a worker stopped with SIGTERM mid-batch', () => {
     expect(coupon.issued_quantity).toBeGreaterThan(0);
 
     await event.addWorkers(1);
-    const finalStatus = await waitUntilAllFinal(event.env, 'G0050', answered);
-    expect(await verifyEvent(event.env, 'G0050', answered, finalStatus)).toEqual(exactEvent(LIMIT));
+    const finalStatus = await waitUntilAllFinal(event, answered);
+    expect(await verifyEvent(event, 'G0050', answered, finalStatus)).toEqual(exactEvent(LIMIT));
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { couponScripts, couponKeys } from '@coupons/shared/redis';
+import { couponScripts, couponKeys, ticketKey } from '@coupons/shared/redis';
 import { createTestEnvironment, openUntouchedCoupon, waitFor, type TestEnvironment } from '@coupons/shared/testing';
 import type { ServiceProcess } from '@coupons/harness/processes';
 import { createCoupon, startWorkers } from './event-harness.ts';
@@ -36,7 +36,7 @@ describe('the reconciler', () => {
     workers = await startWorkers(env, 1);
     await waitFor(
       async () => {
-        const statuses = await Promise.all(stranded.map((id) => env.redis.hget(`${keys.ticketPrefix}${id}`, 'status')));
+        const statuses = await Promise.all(stranded.map((id) => env.redis.hget(ticketKey(env.config.REDIS_PREFIX, 'R0005', id), 'status')));
         return statuses.every((status) => status === 'issued');
       },
       { message: 'the stranded tickets to be issued' },

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createLogger } from '@coupons/shared/runtime';
-import { couponKeys, couponScripts, registerCommands, redisRefusal } from '@coupons/shared/redis';
+import { couponKeys, couponScripts, registerCommands, redisRefusal, ticketKey } from '@coupons/shared/redis';
 import { requireReplicas, startRedisServer, waitFor, type RedisServer } from '@coupons/shared/testing';
 import { withCouponLock } from '../src/lock/coupon-lock.ts';
 import { distinctUsers, exactEvent, startLocalEvent, submitAll, verifyEvent, waitUntilAllFinal, type LocalEvent } from './event-harness.ts';
@@ -40,7 +40,7 @@ describe('a Redis refusal during a drain is retried, and nothing is lost', () =>
     // A batch has committed in Postgres and its tickets are not resolved yet: the worker is in its pause.
     const committedUnresolved = async () => {
       const wallets = await env.db.selectFrom('coupon_wallet').select('id').execute();
-      for (const { id } of wallets) if ((await env.redis.hget(`${keys.ticketPrefix}${id}`, 'status')) === 'queued') return id;
+      for (const { id } of wallets) if ((await env.redis.hget(ticketKey(env.config.REDIS_PREFIX, 'R0005', id), 'status')) === 'queued') return id;
       return undefined;
     };
     const ticketId = await waitFor(committedUnresolved, { intervalMs: 10, message: 'a committed batch not yet resolved' });
@@ -50,15 +50,15 @@ describe('a Redis refusal during a drain is retried, and nothing is lost', () =>
       // The drain ended (its lock release refused in turn) with the ticket unresolved: the resolve
       // after the commit was refused. Refused, not lost: the wallet is committed, the ticket waits.
       await worker!.waitForOutput(/lock release failed/);
-      expect(await env.redis.hget(`${keys.ticketPrefix}${ticketId}`, 'status')).toBe('queued');
+      expect(await env.redis.hget(ticketKey(env.config.REDIS_PREFIX, 'R0005', ticketId), 'status')).toBe('queued');
       expect(await env.redis.zscore(keys.pending, ticketId)).not.toBeNull();
     } finally {
       await refusal.undo();
     }
 
-    const finalStatus = await waitUntilAllFinal(env, 'R0005', answered);
+    const finalStatus = await waitUntilAllFinal(event, answered);
     expect(finalStatus.get(ticketId)).toBe('issued');
-    expect(await verifyEvent(env, 'R0005', answered, finalStatus)).toEqual(exactEvent(LIMIT));
+    expect(await verifyEvent(event, 'R0005', answered, finalStatus)).toEqual(exactEvent(LIMIT));
     expect(worker!.child.exitCode).toBeNull();
   });
 });

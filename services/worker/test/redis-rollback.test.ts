@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { couponKeys } from '@coupons/shared/redis';
-import { startRedisServer, waitFor, type AnsweredRequest, type RedisServer } from '@coupons/shared/testing';
+import { couponKeys, ticketKey } from '@coupons/shared/redis';
+import type { RecordedRequest } from '@coupons/harness/load';
+import { startRedisServer, waitFor, type RedisServer } from '@coupons/shared/testing';
 import { distinctUsers, startLocalEvent, submitAll, type LocalEvent } from './event-harness.ts';
 
 const CODE = 'R0500';
@@ -71,7 +72,7 @@ describe('Redis restored from a snapshot older than Postgres', () => {
     await waitForApi();
     const resubmitted = await submitAll(baseUrl, CODE, [...early, ...secondWave.map((a) => a.userId)], 16);
     const newcomers = await submitAll(baseUrl, CODE, distinctUsers(300), 16);
-    const answered: AnsweredRequest[] = [...firstWave, ...secondWave, ...resubmitted, ...newcomers];
+    const answered: RecordedRequest[] = [...firstWave, ...secondWave, ...resubmitted, ...newcomers];
     expect(answered.filter((a) => a.status >= 500 && a.status !== 503)).toEqual([]);
 
     // Nobody's first ticket that survived was replaced: a user who got a ticket before the crash
@@ -86,7 +87,7 @@ describe('Redis restored from a snapshot older than Postgres', () => {
       if (!first || !again.ticketId) continue;
       if (again.ticketId === first) continue;
       // A new ticket is right only if the first one is gone: not in Redis, and not a wallet.
-      const survived = walletOf.get(again.userId) === first || (await env.redis.exists(`${keys.ticketPrefix}${first}`)) === 1;
+      const survived = walletOf.get(again.userId) === first || (await env.redis.exists(ticketKey(env.config.REDIS_PREFIX, CODE, first))) === 1;
       if (survived) secondTickets += 1;
       else lost += 1;
     }

@@ -32,7 +32,7 @@ describe.each([
     await doomed!.exited;
 
     await event.addWorkers(2);
-    const finalStatus = await waitUntilAllFinal(event.env, 'K0060', answered);
-    expect(await verifyEvent(event.env, 'K0060', answered, finalStatus)).toEqual(exactEvent(LIMIT));
+    const finalStatus = await waitUntilAllFinal(event, answered);
+    expect(await verifyEvent(event, 'K0060', answered, finalStatus)).toEqual(exactEvent(LIMIT));
   });
 });

@@ -1,6 +1,5 @@
 export { createTestEnvironment, type TestEnvironment } from './test-environment.ts';
 export { waitFor } from './wait-for.ts';
-export { countInversions, isInLine, type AnsweredRequest } from './first-come-inversions.ts';
 export { freePort } from './free-port.ts';
 export { startRedisServer, type RedisServer, type RedisServerOptions, type AppendFsync } from './redis-server.ts';
 export { startPostgresServer, postgresBinDir, type PostgresServer } from './postgres-server.ts';

@@ -15,8 +15,11 @@ export interface TestEnvironment {
   config: Config;
   db: Kysely<Database>;
   redis: CouponRedis;
-  /** Drops the database and deletes this prefix's keys (never anyone else's). */
-  cleanup(): Promise<void>;
+  /**
+   * Drops the database and deletes this prefix's keys (never anyone else's). `deleteKeys: false`:
+   * the Redis server is the run's own and goes with it (it may already be gone).
+   */
+  cleanup(options?: { deleteKeys?: boolean }): Promise<void>;
 }
 
 /**
@@ -39,19 +42,24 @@ export async function createTestEnvironment(overrides: Record<string, string> = 
   const db = createDb(config.DATABASE_URL, { applicationName: 'coupons-test' });
   const redis = registerCommands(new Redis(config.REDIS_URL, { enableAutoPipelining: true }));
   redis.on('error', () => {}); // tests that restart their own Redis expect reconnects
-  return {
+  const environment: TestEnvironment = {
     env,
     config,
     db,
     redis,
-    async cleanup() {
-      await deleteKeys(redis, `${config.REDIS_PREFIX}:*`);
-      await deleteKeys(redis, `${queuePrefix(config.REDIS_PREFIX)}:*`);
-      redis.disconnect();
+    async cleanup({ deleteKeys: deleting = true } = {}) {
+      // The client may have been replaced (one that follows the sentinels): clean up with the current one.
+      const current = environment.redis;
+      if (deleting) {
+        await deleteKeys(current, `${config.REDIS_PREFIX}:*`);
+        await deleteKeys(current, `${queuePrefix(config.REDIS_PREFIX)}:*`);
+      }
+      current.disconnect();
       await db.destroy();
       await dropDatabase(config.DATABASE_URL);
     },
   };
+  return environment;
 }
 
 async function deleteKeys(redis: Redis, pattern: string): Promise<void> {

@@ -48,7 +48,7 @@ export const allWorkersKilled: Scenario = {
 
     // Recovery counts from the spawn: the first new worker up starts deciding before the others are.
     const restartAt = Date.now();
-    const starting = cluster.startWorkers(3, SLOW_BATCHES);
+    const starting = cluster.addWorkers(3, SLOW_BATCHES);
     const firstBatch = await firstBatchAfter(cluster, restartAt, {}, 60_000);
     await starting;
     const firstUp = logEvents(cluster.services, /^worker started$/).find((e) => e.time >= restartAt);

@@ -2,7 +2,7 @@
 // answer), Redis SIGKILLed halfway and restarted at once on its AOF. Before the kill: accept
 // throughput and latency under this policy. After: whether any request Redis had acknowledged
 // (a 202 ticket) was lost with the process. Run it once per policy (--appendfsync) to compare.
-import { percentile } from '@coupons/burst/verify';
+import { percentile } from '@coupons/harness/verify';
 import type { Scenario } from '../scenario.ts';
 import { scenarioCoupons } from '../scenario.ts';
 import { answeredShare, startBurst } from '../traffic.ts';

@@ -4,7 +4,7 @@ import { waitFor } from '@coupons/shared/testing';
 import type { ChaosCluster, ChaosService } from '../cluster.ts';
 import type { ScenarioContext } from '../scenario.ts';
 import { BATCH_DECIDED, firstEventAfter, lastLines } from '../service-log.ts';
-import type { RecordedRequest } from '@coupons/burst/burst-run';
+import type { RecordedRequest } from '@coupons/harness/load';
 import { ticketKey } from '@coupons/shared/redis';
 import { issueRequest, settle, type Observation } from '../traffic.ts';
 

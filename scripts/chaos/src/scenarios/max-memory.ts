@@ -109,7 +109,7 @@ export const maxMemory: Scenario = {
     if (probeRefusals.some((a) => !isRetryLater(a))) violations.push('a probe admission refused during the cap had no problem document or Retry-After');
     notes.push(`${probes.length} probe admissions while capped: ${Object.entries(countAnswers(probes)).map(([k, n]) => `${k} ×${n}`).join(', ')}`);
     if (bit && during.length === 0) notes.push('Redis refused writes, yet no request was answered 503 (the refusals were the workers\')');
-    for (const c of observation.facts) if (c.issued < c.limit) violations.push(`${c.code}: the event did not complete after memory was raised: ${c.issued} of ${c.limit} issued`);
+    for (const c of observation.coupons) if (c.issued < c.limit) violations.push(`${c.code}: the event did not complete after memory was raised: ${c.issued} of ${c.limit} issued`);
     const stillUnserved = unserved.filter((u) => !retries.some((a) => a.userId === u.userId && a.couponCode === u.couponCode && a.status > 0 && a.status < 500));
     if (stillUnserved.length) violations.push(`${stillUnserved.length} clients answered 503 were still not served after memory was raised (${RETRY_ATTEMPTS} attempts each)`);
     const firstServedAfter = Math.min(...observation.requests.filter((r) => r.sentAt >= raisedAt && r.status === 202).map((r) => r.answeredAt! - raisedAt));

@@ -33,7 +33,7 @@ export const pausedLockHolder: Scenario = {
     holder!.process.signal('SIGSTOP');
     const stoppedAt = Date.now();
     ctx.log(`SIGSTOPped ${holder!.name} inside a batch; starting 2 workers to take over`);
-    await cluster.startWorkers(2);
+    await cluster.addWorkers(2);
     // Every batch it froze in, (coupon, fence), each to be fenced out when it resumes. Read now:
     // by this time every line it wrote before the SIGSTOP has come through the pipe.
     const frozen = logEvents([holder!], PAUSING_BEFORE_COMMIT).map(({ coupon, fence }) => ({ coupon: coupon!, fence: fence! }));
@@ -63,7 +63,7 @@ export const pausedLockHolder: Scenario = {
     // Its later batches would pause 4 s each: it leaves gracefully and a plain worker replaces it.
     holder!.process.signal('SIGTERM');
     await holder!.process.exited;
-    await cluster.startWorkers(1);
+    await cluster.addWorkers(1);
     const faultEndedAt = Date.now();
 
     const observation = await finishBurst(ctx, cluster, load.done, codes);

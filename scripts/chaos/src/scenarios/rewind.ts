@@ -1,7 +1,7 @@
 // What the scenarios where Redis goes back in time share (8: restored from an older snapshot;
 // 9: an asynchronous replica promoted by Sentinel): which acknowledged tickets the older Redis
 // still holds, how far behind Postgres its mirror is, and how long the heal from Postgres takes.
-import type { RecordedRequest } from '@coupons/burst/burst-run';
+import type { RecordedRequest } from '@coupons/harness/load';
 import { ticketKey } from '@coupons/shared/redis';
 import { createRedis } from '@coupons/shared/runtime';
 import { waitFor } from '@coupons/shared/testing';

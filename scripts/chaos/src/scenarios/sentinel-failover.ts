@@ -7,7 +7,7 @@
 // WAIT 1) must lose none of them: there it is a violation.
 import { createRedis, redisTarget } from '@coupons/shared/runtime';
 import { startSentinelTopology } from '@coupons/shared/testing';
-import { countLostAdmissions } from '../judge.ts';
+import { countLostAdmissions } from '@coupons/harness/verify';
 import type { Scenario } from '../scenario.ts';
 import { scenarioCoupons } from '../scenario.ts';
 import { answeredShare, startBurst } from '../traffic.ts';

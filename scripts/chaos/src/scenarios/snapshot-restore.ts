@@ -8,7 +8,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRedisServer, waitFor } from '@coupons/shared/testing';
-import { countLostAdmissions } from '../judge.ts';
+import { countLostAdmissions } from '@coupons/harness/verify';
 import type { Scenario } from '../scenario.ts';
 import { scenarioCoupons } from '../scenario.ts';
 import { answeredShare, startBurst } from '../traffic.ts';

@@ -53,7 +53,7 @@ export const workerKilledMidBatch: Scenario = {
       takeovers.push(takeover);
       if (takeover === null) violations.push(`nobody decided a ${pause.coupon} batch within 30 s after ${victim.name} was killed`);
       // Not awaited: the next kill should land while the event is still going.
-      replacements.push(cluster.startWorkers(1, SLOW_BATCHES));
+      replacements.push(cluster.addWorkers(1, SLOW_BATCHES));
       faultEndedAt = Date.now();
       kills.push({ point, victim: victim.name, coupon: pause.coupon, fence: pause.fence, takeoverMs: takeover, midBatch: later.length === 0 });
       ctx.log(`${pause.coupon} taken over ${seconds(takeover)} after the kill; starting a replacement`);

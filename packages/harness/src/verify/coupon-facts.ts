@@ -2,7 +2,7 @@
 // wallet rows, distinct users among them), else what the API says (GET /v1/coupons).
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '@coupons/shared/db';
-import type { CouponFacts } from './burst-run.ts';
+import type { CouponFacts } from './observed-run.ts';
 
 export async function couponFactsFromPostgres(db: Kysely<Database>, codes: readonly string[]): Promise<CouponFacts[]> {
   const { rows } = await sql<{ code: string; total: number; issued: number; wallets: number; users: number }>`
@@ -28,4 +28,15 @@ export async function couponFactsFromApi(baseUrl: string, codes: readonly string
   return coupons
     .filter((coupon) => codes.includes(coupon.code))
     .map((coupon) => ({ code: coupon.code, limit: coupon.totalQuantity, issued: coupon.issuedQuantity, source: 'api' }));
+}
+
+/** Ids of the coupons' wallets (a wallet's id is the id of the ticket that won it). */
+export async function walletIdsFromPostgres(db: Kysely<Database>, codes: readonly string[]): Promise<Set<string>> {
+  const rows = await db
+    .selectFrom('coupon_wallet')
+    .innerJoin('coupon', 'coupon.id', 'coupon_wallet.coupon_id')
+    .select('coupon_wallet.id')
+    .where('coupon.code', 'in', [...codes])
+    .execute();
+  return new Set(rows.map((row) => row.id));
 }

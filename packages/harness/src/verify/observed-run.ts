@@ -1,19 +1,6 @@
-// What one burst observed, in the shapes the verifier reads. Plain data: a crafted run in a
-// test and a real run from the load generator go through the same `verifyBurst`.
-import type { AnsweredRequest } from '@coupons/shared/testing';
-
-/** The clock every time below is on: epoch milliseconds with sub-millisecond precision. */
-export const now = (): number => performance.timeOrigin + performance.now();
-
-/**
- * One POST as the client saw it. `status` 0 and `answeredAt` null: no answer came back
- * (timeout or broken connection).
- */
-export interface RecordedRequest extends Omit<AnsweredRequest, 'answeredAt'> {
-  answeredAt: number | null;
-  /** `position` of a 202/200 answer: the ticket's place in its coupon's line. */
-  position?: number;
-}
+// What one run observed, in the shapes the verifier reads. Plain data: a crafted run in a test
+// and a real run (burst, chaos scenario, process test) go through the same `verifyRun`.
+import type { RecordedRequest } from '../load/index.ts';
 
 export type TicketStatus = 'queued' | 'issued' | 'rejected';
 
@@ -32,7 +19,9 @@ export interface TicketOutcome {
   lastPollStatus?: number;
 }
 
-/** The truth about one coupon once the burst is over. */
+export const isFinal = (ticket: TicketOutcome | undefined): boolean => ticket?.status === 'issued' || ticket?.status === 'rejected';
+
+/** The truth about one coupon once the run is over. */
 export interface CouponFacts {
   code: string;
   limit: number;
@@ -44,17 +33,27 @@ export interface CouponFacts {
   distinctWalletUsers?: number;
 }
 
-export interface BurstRun {
-  /** True when this run started its own cluster on a fresh database: nothing was issued before it. */
+export interface ObservedRun {
+  /** True when the run had its own fresh database: nothing was issued before it. */
   fresh: boolean;
   /** Epoch ms when the first request was sent. */
   startedAt: number;
-  requests: RecordedRequest[];
-  tickets: TicketOutcome[];
+  requests: readonly RecordedRequest[];
+  tickets: readonly TicketOutcome[];
   /**
    * When polling saw the last ticket of every coupon's line final, with every other ticket found
    * final right after; null when that did not hold (then only each ticket's finalSeenAt counts).
    */
   decidedAt?: number | null;
-  coupons: CouponFacts[];
+  coupons: readonly CouponFacts[];
+  /**
+   * Ids of the coupons' wallets in Postgres (a wallet's id is its winning ticket's): a ticket that
+   * ended issued must have one, and a ticket that won must never be lost.
+   */
+  walletIds?: ReadonlySet<string>;
+  /**
+   * Per coupon: winners who were answered only 503 (admitted as Redis went away) and got their
+   * issued ticket when they asked again. They hold a wallet no polled ticket shows.
+   */
+  silentWinners?: Readonly<Record<string, number>>;
 }

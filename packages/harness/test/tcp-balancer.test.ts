@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@coupons/shared/testing';
-import { startTcpBalancer, type TcpBalancer } from '../src/tcp-balancer.ts';
+import { startTcpBalancer, type TcpBalancer } from '../src/cluster/tcp-balancer.ts';
 
 /** A backend that answers every connection with its name and closes it. */
 async function namedServer(name: string): Promise<net.Server> {

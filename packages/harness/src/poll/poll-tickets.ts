@@ -8,7 +8,8 @@
 // If that sweep finds one still queued, the end-of-line shortcut did not hold, and only the sweep's
 // own times count.
 import { setTimeout as delay } from 'node:timers/promises';
-import { now, type RecordedRequest, type TicketOutcome } from './burst-run.ts';
+import { now, type RecordedRequest } from '../load/index.ts';
+import { isFinal as isFinalOutcome, type TicketOutcome } from '../verify/observed-run.ts';
 
 export interface PollOptions {
   urls: string[];
@@ -29,7 +30,7 @@ export interface PollResult {
   decidedAt: number | null;
 }
 
-interface PendingTicket {
+export interface PendingTicket {
   outcome: TicketOutcome;
   /** When the first answer carrying this ticket came back. */
   answeredAt: number;
@@ -50,7 +51,7 @@ export function ticketsOf(requests: readonly RecordedRequest[]): PendingTicket[]
   return [...tickets.values()];
 }
 
-const isFinal = ({ outcome }: PendingTicket) => outcome.status === 'issued' || outcome.status === 'rejected';
+const isFinal = ({ outcome }: PendingTicket) => isFinalOutcome(outcome);
 
 export async function pollTickets(
   tickets: PendingTicket[],
@@ -119,4 +120,24 @@ export async function pollTickets(
   const inOrder = linesDecided.every(Boolean) && tickets.every(isFinal);
   await untilFinal(tickets);
   return { tickets: tickets.map((ticket) => ticket.outcome), decidedAt: inOrder && Number.isFinite(tailsFinalAt) ? tailsFinalAt : null };
+}
+
+/**
+ * One more GET for every ticket polling left unfinished. Polling watches the end of each line
+ * first and may spend its whole deadline there when those tickets are gone (a flushed Redis):
+ * this makes sure every ticket's fate is asked at least once, so a lost one shows its 404.
+ */
+export async function askOnceMore(urls: readonly string[], tickets: readonly TicketOutcome[]): Promise<void> {
+  const unfinished = tickets.filter((ticket) => !isFinalOutcome(ticket));
+  for (let start = 0; start < unfinished.length; start += 32) {
+    await Promise.all(
+      unfinished.slice(start, start + 32).map(async (ticket, i) => {
+        const res = await fetch(`${urls[i % urls.length]}/v1/tickets/${ticket.ticketId}`, { headers: { 'x-user-id': ticket.userId }, signal: AbortSignal.timeout(5_000) }).catch(() => null);
+        if (!res) return;
+        ticket.lastPollStatus = res.status;
+        const body = (await res.json().catch(() => ({}))) as { status?: TicketOutcome['status'] };
+        if (res.status === 200 && body.status) ticket.status = body.status;
+      }),
+    );
+  }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planRequests } from '../src/plan.ts';
+import { planRequests } from '../src/load/plan.ts';
 
 describe('planRequests', () => {
   it('sends every distinct user once, and resubmissions only after their first request', () => {

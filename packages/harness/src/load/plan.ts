@@ -1,8 +1,13 @@
-// The order in which the burst sends its requests: every user's first request, interleaved
+// The order in which a load sends its requests: every user's first request, interleaved
 // across coupons at random, with resubmissions (same user, same coupon) placed at random
 // points after that user's first request — some land while the first is still in flight.
 import { randomUUID } from 'node:crypto';
-import type { CouponDemand } from './cli-args.ts';
+
+/** Distinct users asking for one coupon. */
+export interface CouponDemand {
+  code: string;
+  users: number;
+}
 
 export interface PlannedRequest {
   userId: string;
@@ -33,4 +38,9 @@ export function planRequests(demand: readonly CouponDemand[], totalRequests: num
     slotted.push({ request: { ...firsts[first]!, resubmission: true }, slot });
   }
   return slotted.sort((a, b) => a.slot - b.slot).map(({ request }) => request);
+}
+
+/** Distinct new users. */
+export function distinctUsers(count: number): string[] {
+  return Array.from({ length: count }, () => randomUUID());
 }

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { BurstRun, CouponFacts, RecordedRequest, TicketOutcome } from '../src/burst-run.ts';
-import { percentile, verifyBurst } from '../src/verify.ts';
+import type { RecordedRequest } from '../src/load/index.ts';
+import { percentile, verifyRun, type CouponFacts, type ObservedRun, type TicketOutcome } from '../src/verify/index.ts';
+
+/** A crafted run, its arrays mutable for the cases below. */
+type BurstRun = ObservedRun & { requests: RecordedRequest[]; tickets: TicketOutcome[] };
 
 // A crafted run on coupon T1 (limit 3), times in ms from 0. In the clean version, u1..u4 get
 // tickets in that order, u1..u3 win, u4 is rejected, u5 is answered SOLD_OUT, and u1 resubmits.
@@ -44,9 +47,9 @@ const setTicket = (run: BurstRun, ticketId: string, change: Partial<TicketOutcom
   tickets: run.tickets.map((t) => (t.ticketId === ticketId ? { ...t, ...change } : t)),
 });
 
-describe('verifyBurst', () => {
+describe('verifyRun', () => {
   it('passes a clean run and reports its figures', () => {
-    const verdict = verifyBurst(cleanRun());
+    const verdict = verifyRun(cleanRun());
     expect(verdict.failures).toEqual([]);
     expect(verdict.ok).toBe(true);
     expect(verdict.coupons[0]).toMatchObject({
@@ -71,14 +74,14 @@ describe('verifyBurst', () => {
     expect(verdict.tickets).toBe(4);
     expect(verdict.allFinalAfterMs).toBe(63);
     expect(verdict.decidedAfterMs).toBeNull();
-    expect(verifyBurst({ ...cleanRun(), decidedAt: START + 60 }).decidedAfterMs).toBe(60);
+    expect(verifyRun({ ...cleanRun(), decidedAt: START + 60 }).decidedAfterMs).toBe(60);
     expect(verdict.burstMs).toBe(45);
     expect(verdict.latency).toEqual({ count: 6, p50: 5, p90: 5, p99: 5, max: 5 });
   });
 
   it('flags an over-issue, from Postgres and from the tickets', () => {
     const run = withFacts(setTicket(cleanRun(), 't4', { status: 'issued', issuedAt: START + 53 }), { issued: 4, wallets: 4, distinctWalletUsers: 4 });
-    const verdict = verifyBurst(run);
+    const verdict = verifyRun(run);
     expect(verdict.ok).toBe(false);
     expect(verdict.failures).toContain('T1: over-issued: 4 issued for a limit of 3');
     expect(verdict.failures).toContain('T1: over-issued: 4 tickets ended issued for a limit of 3');
@@ -89,12 +92,12 @@ describe('verifyBurst', () => {
     // u1's resubmission came back with a second ticket, and both were issued (u3 lost its place).
     run.requests[3] = request('u1', 25, 202, { ticketId: 't1b' });
     run.tickets = [...run.tickets.filter((t) => t.ticketId !== 't3'), ticket('t1b', 'u1', 'issued', 52), ticket('t3', 'u3', 'rejected', 52)];
-    const verdict = verifyBurst(withFacts(run, { distinctWalletUsers: 2 }));
+    const verdict = verifyRun(withFacts(run, { distinctWalletUsers: 2 }));
     expect(verdict.coupons[0]).toMatchObject({ duplicateUsersApi: 1, usersWithSeveralTickets: 1, duplicateWalletsPostgres: 1 });
     expect(verdict.failures).toEqual(
       expect.arrayContaining([
         'T1: 1 users hold two or more issued tickets',
-        'T1: 1 users got a different ticket when resubmitting',
+        'T1: 1 users got a second ticket when resubmitting',
         'T1: 1 duplicate wallets in Postgres (same user twice)',
       ]),
     );
@@ -103,7 +106,7 @@ describe('verifyBurst', () => {
   it('flags an inversion: a user sent after another was answered wins while the other loses', () => {
     // u3 (answered at 25) loses and u4 (sent at 30) wins: one inversion. Still 3 issued.
     const run = setTicket(setTicket(cleanRun(), 't3', { status: 'rejected', issuedAt: undefined }), 't4', { status: 'issued', issuedAt: START + 53 });
-    const verdict = verifyBurst(run);
+    const verdict = verifyRun(run);
     expect(verdict.coupons[0]!.inversions).toBe(1);
     expect(verdict.failures).toEqual(['T1: 1 first-come inversions (answered earlier, lost; sent later, won)']);
   });
@@ -112,36 +115,36 @@ describe('verifyBurst', () => {
     const run = cleanRun();
     run.requests.push(request('u6', 60, 202, { ticketId: 't6' }));
     run.tickets.push(ticket('t6', 'u6', 'issued', 70));
-    const verdict = verifyBurst(setTicket(withFacts(run, { limit: 4, issued: 4, wallets: 4, distinctWalletUsers: 4 }), 't4', {}));
+    const verdict = verifyRun(setTicket(withFacts(run, { limit: 4, issued: 4, wallets: 4, distinctWalletUsers: 4 }), 't4', {}));
     // u6 was sent after u4 (rejected, answered at 35) and u5 (SOLD_OUT at 45) were answered.
     expect(verdict.coupons[0]!.inversions).toBe(2);
     expect(verdict.ok).toBe(false);
   });
 
   it('flags a ticket that never became final, and one the poller never saw at all', () => {
-    const queued = verifyBurst(setTicket(cleanRun(), 't4', { status: 'queued', finalSeenAt: undefined }));
-    expect(queued.failures).toEqual(['T1: 1 tickets never reached a final state']);
+    const queued = verifyRun(setTicket(cleanRun(), 't4', { status: 'queued', finalSeenAt: undefined }));
+    expect(queued.failures).toEqual(['T1: 1 tickets never reached a final state (still queued: 1)']);
     expect(queued.unfinishedTickets).toBe(1);
     expect(queued.allFinalAfterMs).toBeNull();
 
     const unseen = cleanRun();
     unseen.tickets = unseen.tickets.filter((t) => t.ticketId !== 't2');
-    expect(verifyBurst(unseen).failures).toContain('T1: 1 tickets never reached a final state');
+    expect(verifyRun(unseen).failures).toContain('T1: 1 tickets never reached a final state (never polled: 1)');
 
-    const lost = verifyBurst(setTicket(cleanRun(), 't4', { status: null, finalSeenAt: undefined, lastPollStatus: 404 }));
-    expect(lost.failures).toEqual(['T1: 1 tickets never reached a final state (1 of them answered 404: lost)']);
+    const lost = verifyRun(setTicket(cleanRun(), 't4', { status: null, finalSeenAt: undefined, lastPollStatus: 404 }));
+    expect(lost.failures).toEqual(['T1: 1 tickets never reached a final state (poll 404: 1)']);
     expect(lost.coupons[0]!.lostTickets).toBe(1);
   });
 
   it('flags an under-issue once everything is decided', () => {
     const run = withFacts(setTicket(cleanRun(), 't3', { status: 'rejected', issuedAt: undefined }), { issued: 2, wallets: 2, distinctWalletUsers: 2 });
-    expect(verifyBurst(run).failures).toContain('T1: under-issued: 2 of 3 issued though 5 users asked');
+    expect(verifyRun(run).failures).toContain('T1: under-issued: 2 of 3 issued though 5 users asked');
   });
 
   it('flags a false SOLD_OUT when demand stayed below the limit', () => {
     const run = withFacts(cleanRun(), { limit: 10 });
     run.tickets = run.tickets.map((t) => (t.ticketId === 't4' ? { ...t, status: 'issued', issuedAt: START + 53 } : t));
-    const verdict = verifyBurst(withFacts(run, { issued: 4, wallets: 4, distinctWalletUsers: 4 }));
+    const verdict = verifyRun(withFacts(run, { issued: 4, wallets: 4, distinctWalletUsers: 4 }));
     expect(verdict.failures).toEqual(['T1: SOLD_OUT answered 1 times but only 4 of 10 were issued']);
   });
 
@@ -153,21 +156,34 @@ describe('verifyBurst', () => {
       { ...request('u9', 43, 0), answeredAt: null },
       request('u10', 44, 404, { code: 'COUPON_NOT_FOUND' }),
     );
-    const verdict = verifyBurst(run);
+    const verdict = verifyRun(run);
     expect(verdict).toMatchObject({ overloaded: 1, serverErrors: 1, unanswered: 1, unexpectedAnswers: 1 });
     expect(verdict.statusCounts).toMatchObject({ '503 OVERLOADED': 1, '500 INTERNAL': 1, 'no answer': 1 });
     expect(verdict.failures).toEqual([
-      '1 server errors (5xx other than 503 OVERLOADED)',
-      '1 requests got no answer (timeout or broken connection)',
+      '1 server errors (5xx other than 503 OVERLOADED / UNAVAILABLE)',
+      '1 requests got no answer (a hang past the client timeout, or a broken connection)',
       '1 unexpected answers to valid requests (see status counts)',
     ]);
+  });
+
+  it('flags an issued ticket with no wallet of its id, when the wallets are known', () => {
+    const run = cleanRun();
+    expect(verifyRun({ ...run, walletIds: new Set(['t1', 't2', 't3']) }).failures).toEqual([]);
+    expect(verifyRun({ ...run, walletIds: new Set(['t1', 't2', 'someone-else']) }).failures).toEqual(['T1: 1 tickets ended issued with no wallet of their id in Postgres']);
+  });
+
+  it('counts 503 UNAVAILABLE apart, and fails it when no fault excuses it', () => {
+    const run = cleanRun();
+    run.requests.push(request('u7', 41, 503, { code: 'UNAVAILABLE' }));
+    expect(verifyRun(run)).toMatchObject({ unavailable: 1, serverErrors: 0, failures: ['1 answers 503 UNAVAILABLE with every dependency up'] });
+    expect(verifyRun(run, { unavailableExpected: true }).failures).toEqual([]);
   });
 
   it('on a running system (not fresh) allows coupons issued to others before the burst', () => {
     // Someone outside this burst holds one of the three: only two of our tickets won.
     const run = withFacts(setTicket(cleanRun(), 't3', { status: 'rejected', issuedAt: undefined }), { source: 'api', wallets: undefined, distinctWalletUsers: undefined });
-    expect(verifyBurst({ ...run, fresh: false }).failures).toEqual([]);
-    expect(verifyBurst(run).failures).toEqual(['T1: 2 tickets ended issued but api counts 3']);
+    expect(verifyRun({ ...run, fresh: false }).failures).toEqual([]);
+    expect(verifyRun(run).failures).toEqual(['T1: the API issued 3 but only 2 tickets ended issued: 1 winners cannot see their ticket']);
   });
 });
 

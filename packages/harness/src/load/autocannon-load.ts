@@ -1,7 +1,7 @@
-// The burst itself: autocannon sends the planned POSTs, each with its own X-User-Id, and we
+// The burst load: autocannon sends the planned POSTs, each with its own X-User-Id, and we
 // record per request when it was sent (setupRequest) and when and how it was answered (onResponse).
 import autocannon from 'autocannon';
-import { now, type RecordedRequest } from './burst-run.ts';
+import { now, parseAnswer, type RecordedRequest } from './recorded-request.ts';
 import type { PlannedRequest } from './plan.ts';
 
 export interface LoadOptions {
@@ -21,19 +21,6 @@ export interface LoadProgress {
 /** Per-connection autocannon context: which planned request is in flight on it. */
 interface InFlight {
   index?: number;
-}
-
-function parseAnswer(body: string): { code?: string; ticketId?: string; position?: number } {
-  try {
-    const parsed = JSON.parse(body) as { code?: unknown; ticketId?: unknown; position?: unknown };
-    return {
-      ...(typeof parsed.code === 'string' && { code: parsed.code }),
-      ...(typeof parsed.ticketId === 'string' && { ticketId: parsed.ticketId }),
-      ...(typeof parsed.position === 'number' && { position: parsed.position }),
-    };
-  } catch {
-    return {};
-  }
 }
 
 /**

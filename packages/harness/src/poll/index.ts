@@ -1,0 +1,1 @@
+export { pollTickets, ticketsOf, askOnceMore, type PollOptions, type PollResult } from './poll-tickets.ts';
