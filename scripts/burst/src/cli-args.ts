@@ -1,11 +1,8 @@
 // `pnpm burst [flags]`: presets, flags, and one clear line for anything wrong.
 import { commaList, readFlags, UsageError, wholeNumber } from '@coupons/harness/cli';
+import type { CouponDemand } from '@coupons/harness/load';
 
-/** Distinct users asking for one coupon. */
-export interface CouponDemand {
-  code: string;
-  users: number;
-}
+export type { CouponDemand };
 
 export interface BurstOptions {
   preset: PresetName;

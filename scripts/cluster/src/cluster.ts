@@ -18,6 +18,8 @@ export interface ClusterOptions {
   workers: number;
   /** The one port the APIs are reached on (0: any free port). */
   port: number;
+  /** 'balanced': a round-robin TCP balancer on `port` in front of the APIs; 'direct': the one API listens on `port` itself. */
+  front?: 'balanced' | 'direct';
   /** The replicas' environment (REDIS_URL, DATABASE_URL, LOG_LEVEL, ...); PORT is set per API. */
   env: NodeJS.ProcessEnv;
   /** Every output line of a replica at or above LOG_LEVEL (and anything that is not a JSON log line). */
@@ -25,7 +27,7 @@ export interface ClusterOptions {
 }
 
 export interface RunningCluster extends Pick<ServiceCluster, 'unexpectedExit' | 'stop'> {
-  /** The balancer's port: where the API is (0 when the cluster has no API process). */
+  /** Where the API is: the balancer's port, or the one API's own (0 when the cluster has no API process). */
   port: number;
   replicas: (ClusterService & { pid: number })[];
   /** The port each API process listens on behind the balancer, in replica order. */
@@ -44,18 +46,20 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   const threshold = LEVELS[configured] ?? LEVELS.info!;
   // The harness reads the replicas' start-up records (info), whatever the user asked to see.
   const replicaLevel = threshold > LEVELS.info! ? 'info' : configured;
+  const direct = options.front === 'direct';
+  if (direct && options.apis !== 1) throw new Error(`one API process listens on a port directly; ${options.apis} need the balancer`);
   const cluster = await startServiceCluster({
     apis: options.apis,
     workers: options.workers,
     env: { ...options.env, LOG_LEVEL: replicaLevel },
-    balancerPort: options.port,
+    ...(direct ? { apiEnv: { PORT: String(options.port) } } : { balancerPort: options.port }),
     detached: true,
     keepLines: KEPT_LINES,
     startupTimeoutMs: Infinity,
     onLine: (name, line) => forwardLevel(line, threshold) && options.onLine?.(name, line),
   });
   return {
-    port: cluster.port,
+    port: direct ? Number(new URL(cluster.apiUrls[0]!).port) : cluster.port,
     replicas: cluster.services.map((service) => ({ ...service, pid: service.process.child.pid! })),
     apiPorts: cluster.apiUrls.map((url) => Number(new URL(url).port)),
     unexpectedExit: cluster.unexpectedExit,
