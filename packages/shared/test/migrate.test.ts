@@ -3,12 +3,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kysely } from 'kysely';
 import { createDb, dropDatabase, prepareDatabase, type Database } from '../src/db/index.ts';
+import { testDatabaseUrl } from '../src/testing/index.ts';
 
-const BASE_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** A database name nobody has used: `coupons_migrate_<random>`. */
 function freshDatabaseUrl(): string {
-  const url = new URL(BASE_DATABASE_URL);
+  const url = new URL(testDatabaseUrl());
   url.pathname = `/coupons_migrate_${randomBytes(4).toString('hex')}`;
   return url.toString();
 }

@@ -4,15 +4,14 @@ import { cpus } from 'node:os';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { createDb } from '@coupons/shared/db';
+import { testDatabaseUrl, testRedisUrl } from '@coupons/shared/testing';
 import type { MachineInfo } from './report.ts';
 
-// The same servers createTestEnvironment uses.
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export async function machineInfo(): Promise<MachineInfo> {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-  const db = createDb(DATABASE_URL, { maxConnections: 1, applicationName: 'coupons-bench' });
+  // The same servers createTestEnvironment uses.
+  const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1 });
+  const db = createDb(testDatabaseUrl(), { maxConnections: 1, applicationName: 'coupons-bench' });
   try {
     const info = await redis.info('server');
     const { rows } = await sql<{ version: string }>`SELECT version()`.execute(db);

@@ -16,6 +16,7 @@ import { insertBenchCoupon } from './queue-prefill.ts';
 import { alternate, bestOf } from './repeats.ts';
 import type { BenchReport } from './report.ts';
 import { runSeedScenario, WARMUP_COUPON } from './seed-scenario.ts';
+import { ensureLocalServers } from '@coupons/local-servers';
 
 /** A limit no bench run reaches: every admission and every decision is a new coupon. */
 const HUGE_LIMIT = 10_000_000;
@@ -186,6 +187,9 @@ async function scalingPhase(ctx: BenchContext, oneWorker: DrainResult | undefine
 
 export async function runBench(ctx: BenchContext): Promise<BenchReport> {
   const started = Date.now();
+  // No Redis or Postgres running and none configured: embedded ones, stopped at the end.
+  const servers = await ensureLocalServers({ purpose: 'test', log: ctx.log });
+  ctx.teardown.add(() => servers.stop());
   const loadAtStart = loadavg()[0]!;
   const config = loadConfig(process.env);
   const machine = await machineInfo();

@@ -8,6 +8,7 @@ import { pollTickets, ticketsOf } from '@coupons/harness/poll';
 import { couponFactsFromApi, couponFactsFromPostgres, verifyRun, type CouponFacts } from '@coupons/harness/verify';
 import { formatCount, type CliContext } from '@coupons/harness/cli';
 import { groupWarnings, machineInfo, type BurstReport } from './report.ts';
+import { ensureLocalServers } from '@coupons/local-servers';
 import {
   afterCouponStateExpired,
   afterTicketsExpired,
@@ -60,6 +61,9 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
   let cluster: LocalCluster | null = null;
   let privateRedis: RedisServer | null = null;
   if (options.urls.length === 0) {
+    // No Redis or Postgres running and none configured: embedded ones, stopped at the end.
+    const servers = await ensureLocalServers({ purpose: 'test', log });
+    hooks.teardown.add(() => servers.stop());
     const overrides: Record<string, string> = {};
     if (options.privateRedis) {
       // AOF off, no snapshots: nothing but the event's own keys, and no AOF buffers in used_memory.

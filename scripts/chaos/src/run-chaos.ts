@@ -9,6 +9,7 @@ import { judge, type RowFigures } from './judge.ts';
 import { FULL, QUICK, SERVICE_ENV, type Scenario, type ScenarioContext } from './scenario.ts';
 import { SCENARIOS } from './scenarios/index.ts';
 import { lastLines, warningsByMessage } from './service-log.ts';
+import { ensureLocalServers } from '@coupons/local-servers';
 
 export interface ScenarioResult {
   id: string;
@@ -125,6 +126,9 @@ async function runScenario(scenario: Scenario, options: ChaosOptions, hooks: Cha
 
 export async function runChaos(options: ChaosOptions, hooks: ChaosHooks): Promise<ChaosReport> {
   const started = Date.now();
+  // No Redis or Postgres running and none configured: embedded ones, stopped at the end.
+  const servers = await ensureLocalServers({ purpose: 'test', log: hooks.log });
+  hooks.teardown.add(() => servers.stop());
   const scenarios = selectScenarios(options);
   hooks.log(`${scenarios.length} scenarios (${scenarios.map((s) => s.id).join(', ')}), ${options.quick ? 'quick' : 'full'} sizes, Redis appendfsync ${options.appendfsync}`);
   const results: ScenarioResult[] = [];

@@ -2,6 +2,7 @@
 // stdout, a banner once every one is ready; Ctrl-C (or SIGTERM) stops them once, gracefully, and
 // a replica that dies on its own stops the rest.
 import { onFirstSignal } from '@coupons/harness/cli';
+import { ensureLocalServers, type LocalServers } from '@coupons/local-servers';
 import { loadConfig, type Config } from '@coupons/shared/config';
 import { prepareDatabase } from '@coupons/shared/db';
 import { connectRedis, postgresStartupError, runMain } from '@coupons/shared/runtime';
@@ -14,12 +15,14 @@ export interface ServeOptions {
   workers: number;
   /** 'balanced': the APIs behind one TCP balancer on PORT; 'direct': the one API listens on PORT itself. */
   front: 'balanced' | 'direct';
-  /** The lines printed once everything is ready. */
-  banner(cluster: RunningCluster, config: Config): string[];
+  /** The lines printed once everything is ready; `servers`: a line per embedded server (none when all are external). */
+  banner(cluster: RunningCluster, config: Config, servers: string[]): string[];
 }
 
 export function serve(options: ServeOptions): Promise<void> {
   return runMain(options.tool, async (log) => {
+    // No Redis or Postgres on the default ports and none configured: embedded ones (see the README).
+    const servers: LocalServers = await ensureLocalServers({ purpose: 'run', log: (line) => log.info(line) });
     const config = loadConfig();
     (await connectRedis(config.REDIS_URL)).disconnect();
     await prepareDatabase(config.DATABASE_URL).catch((error: unknown) => {
@@ -37,6 +40,7 @@ export function serve(options: ServeOptions): Promise<void> {
         const failed = exits.filter((exit) => exit.code !== 0);
         for (const exit of failed) log.error({ replica: exit.name, code: exit.code, signal: exit.signal }, `${exit.name} did not stop cleanly`);
         log.info(`stopped ${exits.length} processes`);
+        await servers.stop();
         process.exit(failed.length ? 1 : exitCode);
       })());
     onFirstSignal(() => {
@@ -58,6 +62,7 @@ export function serve(options: ServeOptions): Promise<void> {
       log.error({ replica: exit.name, code: exit.code, signal: exit.signal }, `${exit.name} exited; stopping the rest`);
       void stop(1);
     });
-    process.stdout.write(['', ...options.banner(cluster, config).map((line) => `  ${line}`), ''].join('\n') + '\n');
+    const serverLines = [servers.redis, servers.postgres].filter((s) => s.source === 'embedded').map((s) => s.describe);
+    process.stdout.write(['', ...options.banner(cluster, config, serverLines).map((line) => `  ${line}`), ''].join('\n') + '\n');
   });
 }

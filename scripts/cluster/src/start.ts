@@ -7,7 +7,7 @@ await serve({
   apis: 1,
   workers: 1,
   front: 'direct',
-  banner(cluster) {
+  banner(cluster, _config, servers) {
     const base = `http://localhost:${cluster.port}`;
     return [
       `Coupon event backend running`,
@@ -15,6 +15,7 @@ await serve({
       `Docs     ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
       `Metrics  ${base}/metrics`,
       `Try      curl -i -X POST ${base}/v1/coupons/A0001/issue-requests -H "X-User-Id: $(cat /proc/sys/kernel/random/uuid)"`,
+      ...servers,
       `Stop     Ctrl-C`,
     ];
   },

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, expect } from 'vitest';
-import { waitFor } from '@coupons/shared/testing';
+import { testDatabaseUrl, testRedisUrl, waitFor } from '@coupons/shared/testing';
 import type { TestApi } from './api-harness.ts';
 import { expectRetryLater, get, useBeforeAll, type Reply } from './helpers.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
-/** A TCP proxy to a local service for the file's tests (see startTcpProxy). */
-export const useTcpProxy = (targetPort: number): TcpProxy =>
-  useBeforeAll(() => startTcpProxy(targetPort), (proxy) => proxy.close());
+/** A TCP proxy to the test servers' Redis or Postgres (wherever they listen: 6379/5432, or embedded ones) for the file's tests. */
+export const useTcpProxy = (service: 'redis' | 'postgres'): TcpProxy =>
+  useBeforeAll(() => startTcpProxy(Number(new URL(service === 'redis' ? testRedisUrl() : testDatabaseUrl()).port) || (service === 'redis' ? 6379 : 5432)), (proxy) => proxy.close());
 
 /**
  * Inside a describe: the outage begins before its tests, and after them the service is back

@@ -5,7 +5,7 @@ import { duringOutage, expectUnavailableWithin, useTcpProxy, waitUntilReady } fr
 // The API reaches Postgres through a proxy the tests cut; the environment's own pool
 // (set-up, cleanup) goes direct, so only the API sees the outage.
 describe('Postgres outage: 503 UNAVAILABLE, never a 500, never a hang', () => {
-  const proxy = useTcpProxy(5432);
+  const proxy = useTcpProxy('postgres');
   const t = useTestApi({}, () => ({ postgresPort: proxy.port }));
 
   describe('while Postgres refuses connections', () => {

@@ -5,7 +5,7 @@ import { duringOutage, expectUnavailableWithin, useTcpProxy, waitUntilReady } fr
 // The API reaches Redis through a proxy the tests cut; the environment's own connections
 // (set-up, cleanup) go direct, so only the API sees the outage.
 describe('Redis outage: 503 UNAVAILABLE, never a 500, never a hang', () => {
-  const proxy = useTcpProxy(6379);
+  const proxy = useTcpProxy('redis');
   const t = useTestApi({}, () => ({ redisPort: proxy.port }));
   const holder = { userId: newUserId(), ticketId: '' };
 

@@ -117,6 +117,8 @@ export async function runCli<O extends { jsonFile: string | null }, R>(cli: Cli<
     const report = await cli.run(options, { log, progress, teardown });
     process.stdout.write(cli.format(report));
     if (options.jsonFile) await writeJsonReport(options.jsonFile, report, log);
+    // What is still registered (embedded servers started for the run) stops cleanly before the exit.
+    await teardown.runAll();
     process.exit(cli.exitCode(report));
   } catch (error) {
     if (interrupted) await new Promise(() => {}); // the signal handler exits

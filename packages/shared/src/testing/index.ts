@@ -1,8 +1,8 @@
-export { createTestEnvironment, type TestEnvironment } from './test-environment.ts';
+export { createTestEnvironment, testDatabaseUrl, testRedisUrl, type TestEnvironment } from './test-environment.ts';
 export { waitFor } from './wait-for.ts';
-export { freePort } from './free-port.ts';
+export { freePort } from '@coupons/local-servers';
 export { startRedisServer, type RedisServer, type RedisServerOptions, type AppendFsync } from './redis-server.ts';
-export { startPostgresServer, postgresBinDir, type PostgresServer } from './postgres-server.ts';
+export { startPostgresServer, type PostgresServer } from './postgres-server.ts';
 export { startSentinelTopology, type SentinelTopology, type SentinelTopologyOptions } from './sentinel-topology.ts';
 export { exhaustMemory, requireReplicas, blockWithScript, demoteToReplica, type Refusal } from './redis-refusals.ts';
 export { openUntouchedCoupon } from './open-fast-path.ts';

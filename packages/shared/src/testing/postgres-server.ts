@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './free-port.ts';
+import { freePort, postgresVersion, requirePostgresBinaries, runnableBinDir, serverUser } from '@coupons/local-servers';
 
 const run = promisify(execFile);
 
@@ -12,7 +11,7 @@ const run = promisify(execFile);
  * A private PostgreSQL server for tests that stop or crash Postgres: initdb into a temp dir,
  * its own port, trust auth for `postgres`. Never the shared server on 5432.
  *
- * As root it runs as the `postgres` OS user (Postgres refuses to run as root).
+ * As root it runs as an unprivileged OS user (`postgres`, else `nobody`: Postgres refuses to run as root).
  */
 export interface PostgresServer {
   port: number;
@@ -32,24 +31,14 @@ export interface PostgresServer {
   close(): Promise<void>;
 }
 
-/** The newest server binaries: $PG_BIN, else /usr/lib/postgresql/<version>/bin (Debian's layout). */
-export function postgresBinDir(): string {
-  if (process.env.PG_BIN) return process.env.PG_BIN;
-  const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))) : [];
-  versions.sort((a, b) => Number(b) - Number(a));
-  if (!versions[0]) throw new Error(`no PostgreSQL server binaries under ${root} (set PG_BIN to the dir holding initdb and pg_ctl)`);
-  return join(root, versions[0], 'bin');
-}
-
 export async function startPostgresServer(): Promise<PostgresServer> {
-  const bin = postgresBinDir();
-  const asRoot = process.getuid?.() === 0;
+  const binaries = requirePostgresBinaries();
+  const user = serverUser();
+  const bin = runnableBinDir(binaries.dir, user, postgresVersion(binaries));
   const dir = await mkdtemp(join(tmpdir(), 'chaos-pg-'));
   const data = join(dir, 'data');
   const logFile = join(dir, 'postgres.log');
-  const pg = (tool: string, args: string[]) =>
-    asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]) : run(join(bin, tool), args);
+  const pg = (tool: string, args: string[]) => run(join(bin, tool), args, user ? { uid: user.uid, gid: user.gid } : {});
   let port = 0;
   let running = false;
 
@@ -89,7 +78,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   };
 
   try {
-    if (asRoot) await run('chown', ['postgres:', dir]);
+    if (user) await chown(dir, user.uid, user.gid);
     await pg('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
     // Another process may take the free port first: then the start fails, and we try another.
     for (let attempt = 1; ; attempt++) {

@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from './free-port.ts';
+import { freePort, spawnRedisServer } from '@coupons/local-servers';
 import { waitFor } from './wait-for.ts';
 
 export type AppendFsync = 'everysec' | 'always';
@@ -12,8 +12,6 @@ export type AppendFsync = 'everysec' | 'always';
 export interface RedisServerOptions {
   /** AOF fsync policy; the AOF itself is always on (as the k8s manifests run Redis). */
   appendfsync?: AppendFsync;
-  /** Binary to run (default `redis-server` on PATH). */
-  binary?: string;
   /** More `--name value` arguments after the defaults (which they override), e.g. `['--replicaof', '127.0.0.1 6380']`. */
   extraArgs?: string[];
 }
@@ -90,7 +88,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       '--maxmemory-policy', 'noeviction',
       ...(options.extraArgs ?? []),
     ];
-    const started = spawn(options.binary ?? 'redis-server', args, { stdio: 'ignore' });
+    const started = spawnRedisServer(args);
     child = started;
     exited = once(started, 'exit');
     let gone = false;

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './free-port.ts';
+import { freePort, spawnRedisServer } from '@coupons/local-servers';
 import { startRedisServer, withClient, type RedisServer, type RedisServerOptions } from './redis-server.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -85,7 +85,7 @@ async function startSentinel(name: string, primaryPort: number, options: Require
         '',
       ].join('\n'),
     );
-    const child = spawn('redis-server', [join(dir, 'sentinel.conf'), '--sentinel'], { stdio: 'ignore' });
+    const child = spawnRedisServer([join(dir, 'sentinel.conf'), '--sentinel']);
     const exited = once(child, 'exit');
     try {
       await waitFor(async () => !alive(child) || (await withClient(port, (redis) => redis.ping()).then((reply) => reply === 'PONG', () => false)), {

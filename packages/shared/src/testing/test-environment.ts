@@ -5,8 +5,9 @@ import { createDb, dropDatabase, prepareDatabase, type Database } from '../db/in
 import { queuePrefix, registerCommands, type CouponRedis } from '../redis/index.ts';
 import type { Kysely } from 'kysely';
 
-const BASE_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const BASE_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The servers test environments build on: read at each call, so servers started after import (vitest's global setup, a tool's embedded ones) count. */
+export const testDatabaseUrl = (): string => process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+export const testRedisUrl = (): string => process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 
 /** An isolated world for one test file: its own database and its own Redis key prefix. */
 export interface TestEnvironment {
@@ -28,11 +29,11 @@ export interface TestEnvironment {
  */
 export async function createTestEnvironment(overrides: Record<string, string> = {}): Promise<TestEnvironment> {
   const id = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-  const databaseUrl = new URL(BASE_DATABASE_URL);
+  const databaseUrl = new URL(testDatabaseUrl());
   databaseUrl.pathname = `/coupons_${id}`;
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl.toString(),
-    REDIS_URL: BASE_REDIS_URL,
+    REDIS_URL: testRedisUrl(),
     REDIS_PREFIX: id,
     LOG_LEVEL: 'warn',
     ...overrides,
