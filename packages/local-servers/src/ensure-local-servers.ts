@@ -3,7 +3,7 @@
 // .data/) and points the variables at them. Never in production: NODE_ENV=production, or a URL
 // that is set, is used as it is (and a set URL that does not answer stays the services' one-line
 // start-up failure).
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { startLocalPostgres, type LocalPostgres } from './postgres/local-postgres.ts';
 import { acceptsConnections, answersPing } from './probe.ts';
 import { startLocalRedis, type LocalRedis } from './redis/local-redis.ts';
@@ -21,8 +21,7 @@ const VARIABLES = {
   test: { redis: 'TEST_REDIS_URL', postgres: 'TEST_DATABASE_URL', database: 'postgres' },
 } as const;
 
-const DEFAULT_REDIS = { host: '127.0.0.1', port: 6379 };
-const DEFAULT_POSTGRES = { host: '127.0.0.1', port: 5432 };
+const DEFAULTS = { redis: { host: '127.0.0.1', port: 6379 }, postgres: { host: '127.0.0.1', port: 5432 } };
 
 export interface ServerChoice {
   /** 'configured': the variable was set; 'running': a server answered at the default; 'embedded': ours. */
@@ -42,6 +41,15 @@ export interface LocalServers {
 export interface EnsureOptions {
   purpose: Purpose;
   log?: (line: string) => void;
+  /** Where the default servers are looked for (tests point these at closed ports). */
+  defaults?: { redis: Address; postgres: Address };
+  /** Where embedded servers keep their data (default .data/). */
+  dataDir?: string;
+}
+
+interface Address {
+  host: string;
+  port: number;
 }
 
 const shown = (dir: string) => relative(process.cwd(), dir) || dir;
@@ -54,6 +62,8 @@ export async function ensureLocalServers(options: EnsureOptions): Promise<LocalS
   const log = options.log ?? (() => {});
   const production = process.env.NODE_ENV === 'production';
   const started: (LocalRedis | LocalPostgres)[] = [];
+  const { redis: DEFAULT_REDIS, postgres: DEFAULT_POSTGRES } = options.defaults ?? DEFAULTS;
+  const dataDir = (name: string) => (options.dataDir ? { dataDir: join(options.dataDir, name) } : {});
 
   const redisSet = setValue(names.redis);
   let redis: ServerChoice;
@@ -63,7 +73,7 @@ export async function ensureLocalServers(options: EnsureOptions): Promise<LocalS
     redis = { source: 'running', url: `redis://${DEFAULT_REDIS.host}:${DEFAULT_REDIS.port}`, describe: `Redis: the one running on ${DEFAULT_REDIS.host}:${DEFAULT_REDIS.port}` };
   } else {
     log(`no Redis answers on ${DEFAULT_REDIS.host}:${DEFAULT_REDIS.port} and ${names.redis} is not set: starting an embedded one`);
-    const server = await startLocalRedis();
+    const server = await startLocalRedis(dataDir('redis'));
     started.push(server);
     redis = {
       source: 'embedded',
@@ -80,7 +90,7 @@ export async function ensureLocalServers(options: EnsureOptions): Promise<LocalS
     postgres = { source: 'running', url: `postgres://postgres@${DEFAULT_POSTGRES.host}:${DEFAULT_POSTGRES.port}/${names.database}`, describe: `Postgres: the one running on ${DEFAULT_POSTGRES.host}:${DEFAULT_POSTGRES.port}` };
   } else {
     log(`no PostgreSQL answers on ${DEFAULT_POSTGRES.host}:${DEFAULT_POSTGRES.port} and ${names.postgres} is not set: starting an embedded one`);
-    const server = await startLocalPostgres().catch(async (error: Error) => {
+    const server = await startLocalPostgres(dataDir('postgres')).catch(async (error: Error) => {
       await Promise.all(started.map((s) => s.stop()));
       throw error;
     });
