@@ -1,6 +1,7 @@
-// The manifests against the API itself: the probe paths answer on the real app, the probes and
-// the Service reach the port the API listens on, and the Ingress exposes exactly the public
-// routes, asked from the app's express router rather than written down twice.
+// The manifests against the API itself: the probe paths answer on the real operations app, the
+// probes and Prometheus reach the operations port (OPS_PORT), the Service only the public one
+// (PORT), and the Ingress exposes exactly the public routes, asked from the app's express router
+// rather than written down twice.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Queue } from 'bullmq';
@@ -42,7 +43,7 @@ function ingressMatches(rule: { path: string; pathType: string }, requestPath: s
   return requestPath === prefix || requestPath.startsWith(`${prefix}/`);
 }
 
-/** Paths that stay inside the cluster: kubelet probes and Prometheus. */
+/** Paths that stay inside the cluster: kubelet probes (served on both ports) and Prometheus (operations port only). */
 const INTERNAL = ['/healthz', '/readyz', '/metrics'];
 
 const rendered = await renderOverlays();
@@ -54,7 +55,8 @@ describe.skipIf(SKIP_RENDERING)('the API behind the manifests', () => {
   let queue: Queue;
   let api: ApiApp;
   let server: Server;
-  let baseUrl: string;
+  let opsServer: Server;
+  let opsUrl: string;
 
   beforeAll(async () => {
     environment = await createTestEnvironment();
@@ -64,12 +66,13 @@ describe.skipIf(SKIP_RENDERING)('the API behind the manifests', () => {
     log.level = 'warn';
     api = await createApp({ config: environment.config, log, redis: environment.redis, queue, db: environment.db });
     server = api.app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    opsServer = api.ops.listen(0, '127.0.0.1');
+    await Promise.all([server, opsServer].map((listener) => new Promise<void>((resolve) => listener.once('listening', () => resolve()))));
+    opsUrl = `http://127.0.0.1:${(opsServer.address() as AddressInfo).port}`;
   });
 
   afterAll(async () => {
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    for (const listener of [server, opsServer]) await new Promise<void>((resolve) => (listener ? listener.close(() => resolve()) : resolve()));
     api?.catalog.stop();
     await queue?.close();
     queueConnection?.disconnect();
@@ -79,28 +82,47 @@ describe.skipIf(SKIP_RENDERING)('the API behind the manifests', () => {
   describe.each(OVERLAYS)('%s', (overlay) => {
     const objects = rendered[overlay];
 
-    it('probes paths the API answers 200 on, on the port it listens on', async () => {
+    it('probes and scrapes paths the operations app answers 200 on, on the operations port; the Service reaches only the public one', async () => {
       const deployment = find(objects, 'Deployment', 'coupons-api');
       const container = containerOf(deployment, 'api');
       const config = loadConfig(containerEnvironment(objects, container));
+      const portNamed = (port: string | number) => container.ports!.find((candidate) => candidate.name === port || candidate.containerPort === port);
+      expect(container.ports!.map(({ name, containerPort }) => [name, containerPort])).toEqual([
+        ['http', config.PORT],
+        ['ops', config.OPS_PORT],
+      ]);
       const probes = { livenessProbe: '/healthz', readinessProbe: '/readyz', startupProbe: '/healthz' } as const;
-      const { routes } = servedPaths(api.app);
+      const ops = servedPaths(api.ops).routes;
       for (const [probe, expectedPath] of Object.entries(probes)) {
         const { path, port } = (container as any)[probe].httpGet;
         expect(path, probe).toBe(expectedPath);
-        expect(routes, probe).toContain(path);
-        const response = await fetch(`${baseUrl}${path}`);
+        expect(ops, probe).toContain(path);
+        const response = await fetch(`${opsUrl}${path}`);
         expect(response.status, `${probe} ${path}`).toBe(200);
-        const containerPort = container.ports!.find((candidate) => candidate.name === port || candidate.containerPort === port)!;
-        expect(containerPort.containerPort, probe).toBe(config.PORT);
+        expect(portNamed(port)?.containerPort, probe).toBe(config.OPS_PORT);
       }
       const service = find(objects, 'Service', 'coupons-api');
-      for (const port of (service.spec as any).ports) {
-        const target = container.ports!.find((candidate) => candidate.name === port.targetPort || candidate.containerPort === port.targetPort);
-        expect(target?.containerPort).toBe(config.PORT);
+      for (const port of (service.spec as any).ports) expect(portNamed(port.targetPort)?.containerPort).toBe(config.PORT);
+      const annotations = (deployment.spec as any).template.metadata.annotations;
+      expect(Number(annotations['prometheus.io/port'])).toBe(config.OPS_PORT);
+      expect(ops).toContain(annotations['prometheus.io/path']);
+      expect((await fetch(`${opsUrl}${annotations['prometheus.io/path']}`)).status).toBe(200);
+      expect(servedPaths(api.app).routes, 'the public app serves no metrics').not.toContain(annotations['prometheus.io/path']);
+    });
+
+    it.skipIf(overlay !== 'production')('admits the operations port only from inside the cluster', () => {
+      const deployment = find(objects, 'Deployment', 'coupons-api');
+      const labels = (deployment.spec as any).template.metadata.labels;
+      const policies = objects.filter((object) => object.kind === 'NetworkPolicy' && Object.entries((object.spec as any).podSelector.matchLabels).every(([key, value]) => labels[key] === value));
+      const rules = policies.flatMap((policy) => (policy.spec as any).ingress as { from?: any[]; ports?: { port: string | number }[] }[]);
+      const admitting = (port: string) => rules.filter((rule) => !rule.ports || rule.ports.some((candidate) => candidate.port === port));
+      expect(admitting('http').length).toBeGreaterThan(0);
+      expect(admitting('ops').length).toBeGreaterThan(0);
+      for (const rule of admitting('ops')) {
+        // Only pods (of any namespace): no rule open to any source, no address block.
+        expect(rule.from?.length, 'a source list').toBeGreaterThan(0);
+        for (const peer of rule.from!) expect(peer.ipBlock, 'no address block').toBeUndefined();
       }
-      expect(Number((deployment.spec as any).template.metadata.annotations['prometheus.io/port'])).toBe(config.PORT);
-      expect(routes).toContain((deployment.spec as any).template.metadata.annotations['prometheus.io/path']);
     });
 
     it('exposes every public route through the Ingress, and nothing else', () => {

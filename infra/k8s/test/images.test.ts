@@ -12,7 +12,7 @@ import { dropDatabase } from '@coupons/shared/db';
 import { createTestEnvironment, waitFor, type TestEnvironment } from '@coupons/shared/testing';
 import { OVERLAYS, REPO_ROOT, allContainers, containerOf, find, imageName } from './support/manifests.ts';
 import { SKIP_RENDERING, renderOverlays } from './support/render.ts';
-import { listeningPort, workerStarted } from '@coupons/harness/processes';
+import { listeningPorts, workerStarted } from '@coupons/harness/processes';
 
 interface Stage {
   name: string;
@@ -182,13 +182,14 @@ describe("the Dockerfile's deploy step, run here", () => {
     const [migrateCode] = await migrate.exited;
     expect(migrateCode, migrate.output()).toBe(0);
 
-    const api = run(cmdOf('api'), deployed.api, { ...environment.env, PORT: '0', LOG_LEVEL: 'info' });
+    const api = run(cmdOf('api'), deployed.api, { ...environment.env, PORT: '0', OPS_PORT: '0', LOG_LEVEL: 'info' });
     const worker = run(cmdOf('worker'), deployed.worker, { ...environment.env, LOG_LEVEL: 'info' });
-    // The API's start-up record carries its port (the harness reads it the same way; no log message is parsed).
-    const portOf = () => api.output().split('\n').map(listeningPort).find((p) => p !== undefined);
+    // The API's start-up record carries its ports (the harness reads it the same way; no log message is parsed).
+    const portOf = () => api.output().split('\n').map(listeningPorts).find((p) => p !== undefined);
     await waitFor(() => portOf() !== undefined || api.child.exitCode !== null, { timeoutMs: 60_000, message: `the deployed API to listen (${api.output().slice(-300)})` });
-    const port = portOf();
-    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status, api.output()).toBe(200);
+    const { port, opsPort } = portOf()!;
+    expect((await fetch(`http://127.0.0.1:${opsPort}/readyz`)).status, api.output()).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status, api.output()).toBe(200);
     const started = () => worker.output().split('\n').some((line) => workerStarted(line));
     await waitFor(() => started() || worker.child.exitCode !== null, { timeoutMs: 60_000, message: `the deployed worker to start (${worker.output().slice(-300)})` });
     expect(started(), worker.output()).toBe(true);

@@ -22,7 +22,7 @@ import {
   type K8sObject,
 } from './support/manifests.ts';
 import { SKIP_RENDERING, renderOverlay, renderOverlays } from './support/render.ts';
-import { API_DB_POOL_SIZE } from '@coupons/api/pool-sizes';
+import { API_DB_POOL_SIZE, API_READINESS_DB_POOL_SIZE } from '@coupons/api/pool-sizes';
 import { WORKER_DB_POOL_SIZE } from '@coupons/worker/pool-sizes';
 import { schemaFailures } from './support/schema.ts';
 
@@ -82,7 +82,8 @@ describe.skipIf(SKIP_RENDERING).each(variants)('%s', (_name, objects) => {
     for (const policy of objects.filter((object) => object.kind === 'NetworkPolicy')) {
       const spec = policy.spec as any;
       expect(templates.some(({ labels }) => matchesSelector(labels, spec.podSelector.matchLabels)), `NetworkPolicy ${policy.metadata.name}`).toBe(true);
-      for (const peer of spec.ingress.flatMap((rule: any) => rule.from)) {
+      // A rule without `from` admits any source (the public port); its peers are checked where given.
+      for (const peer of spec.ingress.flatMap((rule: any) => rule.from ?? [])) {
         if (peer.podSelector) expect(templates.some(({ labels }) => matchesSelector(labels, peer.podSelector.matchLabels))).toBe(true);
       }
     }
@@ -250,7 +251,7 @@ describe.skipIf(SKIP_RENDERING).each(variants)('%s', (_name, objects) => {
     // A rolling update runs up to 25 % more pods (maxSurge, default 25 %), rounded up.
     const withSurge = (replicas: number) => replicas + Math.ceil(replicas * 0.25);
     const needed =
-      withSurge(maxReplicas('coupons-api')) * API_DB_POOL_SIZE +
+      withSurge(maxReplicas('coupons-api')) * (API_DB_POOL_SIZE + API_READINESS_DB_POOL_SIZE) +
       withSurge(maxReplicas('coupons-worker')) * WORKER_DB_POOL_SIZE +
       1 + // the migrate Job
       3; // superuser_reserved_connections

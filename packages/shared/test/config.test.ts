@@ -164,3 +164,26 @@ describe('loadConfig: Redis high availability (Sentinel, durable admission)', ()
     expect(configErrorFrom({ REDIS_SENTINELS: 'sentinel-0' }).message).toContain('expected host:port[,host:port…]');
   });
 });
+
+describe('the listeners (issue 11)', () => {
+  it('defaults to an operations port beside the public one, and the documented limits', () => {
+    expect(loadConfig({})).toMatchObject({
+      OPS_PORT: 3001,
+      HTTP_MAX_CONNECTIONS: 4096,
+      HTTP_MAX_CONNECTIONS_PER_CLIENT: 0,
+      HTTP_HEADERS_TIMEOUT_MS: 5_000,
+      HTTP_REQUEST_TIMEOUT_MS: 10_000,
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: 65_000,
+      HTTP_MAX_PIPELINED_REQUESTS: 16,
+    });
+  });
+
+  it('refuses the operations port on the public one, except both ephemeral', () => {
+    expect(configErrorFrom({ PORT: '8080', OPS_PORT: '8080' }).message).toContain('OPS_PORT');
+    expect(loadConfig({ PORT: '0', OPS_PORT: '0' }).OPS_PORT).toBe(0);
+  });
+
+  it('refuses a headers timeout longer than the request timeout', () => {
+    expect(configErrorFrom({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' }).message).toContain('HTTP_HEADERS_TIMEOUT_MS');
+  });
+});

@@ -18,6 +18,8 @@ export interface ClusterOptions {
   workers: number;
   /** The one port the APIs are reached on (0: any free port). */
   port: number;
+  /** 'direct' only: the one API's operations port (/metrics, probes); balanced APIs each get a free one. */
+  opsPort?: number;
   /** 'balanced': a round-robin TCP balancer on `port` in front of the APIs; 'direct': the one API listens on `port` itself. */
   front?: 'balanced' | 'direct';
   /** The replicas' environment (REDIS_URL, DATABASE_URL, LOG_LEVEL, ...); PORT is set per API. */
@@ -32,6 +34,8 @@ export interface RunningCluster extends Pick<ServiceCluster, 'unexpectedExit' | 
   replicas: (ClusterService & { pid: number })[];
   /** The port each API process listens on behind the balancer, in replica order. */
   apiPorts: number[];
+  /** Each API process's operations port (/metrics, /healthz, /readyz), in the same order. */
+  opsPorts: number[];
   /** SIGKILL to every replica still running (when this process exits abnormally). */
   kill(): void;
 }
@@ -52,7 +56,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     apis: options.apis,
     workers: options.workers,
     env: { ...options.env, LOG_LEVEL: replicaLevel },
-    ...(direct ? { apiEnv: { PORT: String(options.port) } } : { balancerPort: options.port }),
+    ...(direct ? { apiEnv: { PORT: String(options.port), OPS_PORT: String(options.opsPort ?? 0) } } : { balancerPort: options.port }),
     detached: true,
     keepLines: KEPT_LINES,
     startupTimeoutMs: Infinity,
@@ -62,6 +66,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     port: direct ? Number(new URL(cluster.apiUrls[0]!).port) : cluster.port,
     replicas: cluster.services.map((service) => ({ ...service, pid: service.process.child.pid! })),
     apiPorts: cluster.apiUrls.map((url) => Number(new URL(url).port)),
+    opsPorts: cluster.opsUrls.map((url) => Number(new URL(url).port)),
     unexpectedExit: cluster.unexpectedExit,
     stop: cluster.stop,
     kill: () => void cluster.kill(),

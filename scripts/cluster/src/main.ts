@@ -13,7 +13,7 @@ await serve({
   front: 'balanced',
   banner(cluster, _config, servers) {
     const base = `http://localhost:${cluster.port}`;
-    const processes = cluster.replicas.map((replica, i) => `${replica.name} (pid ${replica.pid}${replica.kind === 'api' ? `, port ${cluster.apiPorts[i]}` : ''})`);
+    const processes = cluster.replicas.map((replica, i) => `${replica.name} (pid ${replica.pid}${replica.kind === 'api' ? `, port ${cluster.apiPorts[i]}, ops port ${cluster.opsPorts[i]}` : ''})`);
     return [
       `Cluster listening on ${base} (docs: ${base}/docs)`,
       `${apis} API process${apis === 1 ? '' : 'es'} behind that port, ${workers} worker process${workers === 1 ? '' : 'es'}:`,

@@ -52,6 +52,7 @@ export function serve(options: ServeOptions): Promise<void> {
       apis: options.apis,
       workers: options.workers,
       port: config.PORT,
+      opsPort: config.OPS_PORT,
       front: options.front,
       env: process.env,
       onLine: (name, line) => process.stdout.write(`[${name}] ${line}\n`),

@@ -13,7 +13,7 @@ await serve({
       `Coupon event backend running`,
       `API      ${base}`,
       `Docs     ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
-      `Metrics  ${base}/metrics`,
+      `Metrics  http://localhost:${cluster.opsPorts[0]}/metrics   (the operations port: metrics and probes)`,
       `Try      curl -i -X POST ${base}/v1/coupons/A0001/issue-requests -H "X-User-Id: $(cat /proc/sys/kernel/random/uuid)"`,
       ...servers,
       `Stop     Ctrl-C`,

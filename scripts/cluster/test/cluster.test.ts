@@ -69,18 +69,20 @@ describe('pnpm cluster --api 2 --workers 2', () => {
     const port = Number(BANNER.exec(output)![1]);
     replicaPids = [...output.matchAll(/pid (\d+)/g)].map((match) => Number(match[1]));
     const apiPorts = [...output.matchAll(/pid \d+, port (\d+)/g)].map((match) => Number(match[1]));
+    const opsPorts = [...output.matchAll(/pid \d+, port \d+, ops port (\d+)/g)].map((match) => Number(match[1]));
     expect(replicaPids).toHaveLength(4);
     expect(apiPorts).toHaveLength(2);
+    expect(opsPorts).toHaveLength(2);
 
     const users = Array.from({ length: 6 }, () => randomUUID());
     const answers = await Promise.all(users.map((user) => request(port, 'POST', '/v1/coupons/A0001/issue-requests', user)));
     expect(answers.map((answer) => answer.status)).toEqual(users.map(() => 202));
 
-    // Both API processes answered some of them (each reports its own request counter).
-    for (const apiPort of apiPorts) {
-      const metrics = (await request(apiPort, 'GET', '/metrics', users[0]!)).body as string;
+    // Both API processes answered some of them (each reports its own request counter, on its operations port).
+    for (const opsPort of opsPorts) {
+      const metrics = (await request(opsPort, 'GET', '/metrics', users[0]!)).body as string;
       const accepted = /http_requests_total\{[^}]*route="\/v1\/coupons\/:code\/issue-requests"[^}]*status="202"[^}]*\} (\d+)/.exec(metrics);
-      expect(Number(accepted?.[1] ?? 0), `API on ${apiPort}`).toBeGreaterThan(0);
+      expect(Number(accepted?.[1] ?? 0), `API with ops port ${opsPort}`).toBeGreaterThan(0);
     }
 
     const { ticketId } = answers[0]!.body;

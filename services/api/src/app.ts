@@ -1,6 +1,7 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
 import type { Kysely } from 'kysely';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '@coupons/shared/config';
 import type { Database } from '@coupons/shared/db';
@@ -10,6 +11,8 @@ import { HealRequests } from './admission/heal-requests.ts';
 import type { ReplicaAck } from './admission/replica-ack.ts';
 import { CouponCatalog } from './coupons/coupon-catalog.ts';
 import { notFoundHandler, problemMiddleware } from './errors/problem-middleware.ts';
+import { refuseOversizedBodies } from './http/body-limit.ts';
+import { createOpsApp } from './ops-app.ts';
 import { createApiMetrics, type ApiMetrics } from './metrics/metrics.ts';
 import { readQueueDepths } from './metrics/queue-depth.ts';
 import { couponsRouter } from './routes/coupons.ts';
@@ -17,7 +20,6 @@ import { docsRouter } from './routes/docs.ts';
 import { healthRouter, type Readiness } from './routes/health.ts';
 import { issueRequestsRouter } from './routes/issue-requests.ts';
 import { meRouter } from './routes/me.ts';
-import { metricsRouter } from './routes/metrics.ts';
 import { ticketsRouter } from './routes/tickets.ts';
 
 export interface AppDeps {
@@ -28,6 +30,8 @@ export interface AppDeps {
   db: Kysely<Database>;
   /** ADMISSION_DURABILITY=replica: the replication confirmer (admission/replica-ack.ts). */
   replicaAck?: ReplicaAck;
+  /** Readiness's own connections (main.ts), so request load never starves /readyz; default: `redis` and `db`. */
+  probes?: { redis: Redis; db: Kysely<Database> };
 }
 
 export interface ApiApp {
@@ -35,6 +39,8 @@ export interface ApiApp {
   readiness: Readiness;
   catalog: CouponCatalog;
   metrics: ApiMetrics;
+  /** The operations listener's app (OPS_PORT): /metrics, /healthz, /readyz. */
+  ops: Express;
 }
 
 function countRequests(metrics: ApiMetrics): RequestHandler {
@@ -69,6 +75,7 @@ export async function createApp(deps: AppDeps): Promise<ApiApp> {
     if (!readiness.accepting) res.set('Connection', 'close');
     next();
   });
+  app.use(refuseOversizedBodies(config.BODY_LIMIT_BYTES));
   app.use(express.json({ limit: config.BODY_LIMIT_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
 
   // The hot paths of a burst first: express tries routers in order.
@@ -76,11 +83,13 @@ export async function createApp(deps: AppDeps): Promise<ApiApp> {
   app.use(ticketsRouter(redis, db, config.REDIS_PREFIX, catalog));
   app.use(couponsRouter(db));
   app.use(meRouter(db));
-  app.use(healthRouter(redis, db, readiness, config.RETRY_AFTER_SECONDS));
-  app.use(metricsRouter(metrics));
+  // The probes answer here too (DESIGN.md); Kubernetes asks the operations port. /metrics is only there.
+  const health = healthRouter(deps.probes?.redis ?? redis, deps.probes?.db ?? db, readiness, config.RETRY_AFTER_SECONDS);
+  app.use(health);
   app.use(docsRouter());
 
   app.use(notFoundHandler());
   app.use(problemMiddleware(log, config.RETRY_AFTER_SECONDS));
-  return { app, readiness, catalog, metrics };
+  const ops = createOpsApp({ log, retryAfterSeconds: config.RETRY_AFTER_SECONDS, metrics, health });
+  return { app, readiness, catalog, metrics, ops };
 }

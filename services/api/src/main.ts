@@ -1,14 +1,14 @@
-// One API replica: `pnpm start:api`. Listens on PORT; stops gracefully on SIGTERM.
-import { once } from 'node:events';
+// One API replica: `pnpm start:api`. Listens on PORT (the public API, with its limits) and on
+// OPS_PORT (metrics and probes); stops gracefully on SIGTERM.
 import { setTimeout as delay } from 'node:timers/promises';
-import type { AddressInfo } from 'node:net';
 import { loadConfig } from '@coupons/shared/config';
 import { createDb } from '@coupons/shared/db';
 import { registerCommands } from '@coupons/shared/redis';
 import { checkPostgres, connectRedis, onShutdownSignal, redisTarget, runMain } from '@coupons/shared/runtime';
 import { openIssueQueue } from '@coupons/shared/queue';
 import { createApp } from './app.ts';
-import { API_DB_POOL_SIZE } from './pool-sizes.ts';
+import { listen, listenOps } from './http/server-limits.ts';
+import { API_DB_POOL_SIZE, API_READINESS_DB_POOL_SIZE } from './pool-sizes.ts';
 import { ReplicaAck } from './admission/replica-ack.ts';
 import { apiRedisOptions, replicaAckRedisOptions } from './redis-options.ts';
 
@@ -37,15 +37,24 @@ await runMain('api', async (log) => {
   }
   const db = createDb(config.DATABASE_URL, { maxConnections: API_DB_POOL_SIZE, statementTimeoutMs: 5_000, applicationName: 'coupons-api' });
   await checkPostgres(db, config.DATABASE_URL);
+  // Readiness's own connections: a flood of reads filling the request pool cannot fail /readyz.
+  const probes = {
+    db: createDb(config.DATABASE_URL, { maxConnections: API_READINESS_DB_POOL_SIZE, statementTimeoutMs: 1_000, applicationName: 'coupons-api-readiness' }),
+    redis: await connectRedis(target, apiRedisOptions()),
+  };
+  probes.redis.on('error', (err) => log.warn({ err: err.message }, 'redis (readiness) connection error'));
   const queue = openIssueQueue(queueConnection, config.REDIS_PREFIX);
   queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
 
-  const { app, readiness, catalog } = await createApp({ config, log, redis, queue, db, replicaAck });
-  const server = app.listen(config.PORT);
-  await once(server, 'listening');
-  server.keepAliveTimeout = 65_000; // longer than typical load-balancer idle timeouts
-  const { port } = server.address() as AddressInfo;
-  log.info({ port, sentinels: config.REDIS_SENTINELS?.length ?? 0, durability: config.ADMISSION_DURABILITY }, `API listening on http://localhost:${port} (docs: http://localhost:${port}/docs)`);
+  const { app, ops, readiness, catalog, metrics } = await createApp({ config, log, redis, queue, db, replicaAck, probes });
+  // The operations port first: the start-up record below names both ports (the harness reads it).
+  const opsListener = await listenOps(ops, config);
+  const { server, port } = await listen(app, config, { onRefused: (reason) => metrics.connectionsRefused.inc({ reason }) });
+  const opsPort = opsListener.port;
+  log.info(
+    { port, opsPort, sentinels: config.REDIS_SENTINELS?.length ?? 0, durability: config.ADMISSION_DURABILITY },
+    `API listening on http://localhost:${port} (docs: http://localhost:${port}/docs; metrics: http://localhost:${opsPort}/metrics)`,
+  );
 
   onShutdownSignal(log, config.SHUTDOWN_TIMEOUT_MS, async () => {
     // Readiness first, so the balancer stops sending; then let in-flight requests finish.
@@ -54,11 +63,15 @@ await runMain('api', async (log) => {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     await closed;
+    await new Promise<void>((resolve) => {
+      opsListener.server.close(() => resolve());
+      opsListener.server.closeAllConnections();
+    });
     catalog.stop();
     await queue.close();
     replicaAck?.close();
-    await Promise.allSettled([redis.quit(), queueConnection.quit(), ...(ackConnection ? [ackConnection.quit()] : [])]);
-    await db.destroy();
+    await Promise.allSettled([redis.quit(), queueConnection.quit(), probes.redis.quit(), ...(ackConnection ? [ackConnection.quit()] : [])]);
+    await Promise.all([db.destroy(), probes.db.destroy()]);
     log.info('API stopped');
   });
 });

@@ -1,6 +1,4 @@
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
@@ -11,11 +9,15 @@ import { createDb, type Database } from '@coupons/shared/db';
 import { createTestEnvironment, openUntouchedCoupon, type TestEnvironment } from '@coupons/shared/testing';
 import { loadConfig } from '@coupons/shared/config';
 import { createApp, type ApiApp } from '../src/app.ts';
+import { listen, listenOps } from '../src/http/server-limits.ts';
+import { API_READINESS_DB_POOL_SIZE } from '../src/pool-sizes.ts';
 import { apiRedisOptions } from '../src/redis-options.ts';
 
-/** An in-process API on a random port, over its own database and Redis prefix. */
+/** An in-process API on random ports (public and operations, with main.ts's limits), over its own database and Redis prefix. */
 export interface TestApi {
   baseUrl: string;
+  /** The operations listener: /metrics, /healthz, /readyz. */
+  opsUrl: string;
   env: TestEnvironment;
   api: ApiApp;
   queue: Queue<CouponJobData>;
@@ -61,12 +63,19 @@ export async function startTestApi(overrides: Record<string, string> = {}, optio
   queue.on('error', () => {});
   const ownDb = options.postgresPort !== undefined;
   const db = ownDb ? createDb(withPort(config.DATABASE_URL, options.postgresPort), { applicationName: 'coupons-api-test' }) : env.db;
-  const api = await createApp({ config, log, redis, queue, db });
-  const server: Server = api.app.listen(0);
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  // Readiness's own connections, as main.ts gives it.
+  const probes = {
+    db: createDb(withPort(config.DATABASE_URL, options.postgresPort), { maxConnections: API_READINESS_DB_POOL_SIZE, statementTimeoutMs: 1_000, applicationName: 'coupons-api-test-readiness' }),
+    redis: new Redis(redisUrl, apiRedisOptions()),
+  };
+  probes.redis.on('error', () => {});
+  await once(probes.redis, 'ready');
+  const api = await createApp({ config, log, redis, queue, db, probes });
+  const { server, port } = await listen(api.app, config, { port: 0, onRefused: (reason) => api.metrics.connectionsRefused.inc({ reason }) });
+  const ops = await listenOps(api.ops, config, { port: 0 });
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    opsUrl: `http://127.0.0.1:${ops.port}`,
     env,
     api,
     queue,
@@ -75,11 +84,15 @@ export async function startTestApi(overrides: Record<string, string> = {}, optio
     db,
     async close() {
       api.catalog.stop();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      for (const listener of [server, ops.server]) {
+        listener.closeAllConnections();
+        await new Promise((resolve) => listener.close(resolve));
+      }
       await queue.close();
       redis.disconnect();
       queueConnection.disconnect();
+      probes.redis.disconnect();
+      await probes.db.destroy();
       if (ownDb) await db.destroy();
       await env.cleanup();
     },

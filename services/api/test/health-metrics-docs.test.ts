@@ -43,10 +43,11 @@ function sample(exposition: string, name: string, labels: Record<string, string>
 
 describe('GET /metrics', () => {
   const scrape = async () => {
-    const res = await get(t, '/metrics');
+    // The operations port only: the public one answers 404 (see server-limits.test.ts).
+    const res = await fetch(`${t.opsUrl}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
-    return res.text;
+    return res.text();
   };
 
   it('counts HTTP requests by route pattern, and unknown paths under one label', async () => {
@@ -114,7 +115,7 @@ describe('OpenAPI document and docs', () => {
     const { openapi, paths, components } = res.body;
     expect(openapi).toMatch(/^3\.1\.\d+$/);
     expect(Object.keys(paths).sort()).toEqual(
-      ['/healthz', '/metrics', '/readyz', '/v1/coupons', '/v1/coupons/{code}', '/v1/coupons/{code}/issue-requests', '/v1/me/coupons', '/v1/tickets/{ticketId}'].sort(),
+      ['/healthz', '/readyz', '/v1/coupons', '/v1/coupons/{code}', '/v1/coupons/{code}/issue-requests', '/v1/me/coupons', '/v1/tickets/{ticketId}'].sort(),
     );
     const issue = paths['/v1/coupons/{code}/issue-requests'].post;
     expect(Object.keys(issue.responses).sort()).toEqual(['200', '202', '400', '401', '404', '409', '413', '415', '503']);

@@ -22,7 +22,7 @@ export interface ClusterOptions {
   workers: number | readonly Record<string, string>[];
   /** Variables of every process (REDIS_URL, DATABASE_URL, LOG_LEVEL, ...). */
   env: NodeJS.ProcessEnv;
-  /** Variables of the API processes only; PORT defaults to 0 (an ephemeral port each). */
+  /** Variables of the API processes only; PORT and OPS_PORT default to 0 (ephemeral ports each). */
   apiEnv?: NodeJS.ProcessEnv;
   /** Variables of the worker processes only. */
   workerEnv?: NodeJS.ProcessEnv;
@@ -45,6 +45,8 @@ export interface ServiceCluster {
   services: ClusterService[];
   /** Each API process's own base URL, in start order. */
   apiUrls: string[];
+  /** Each API process's operations listener (/metrics, /healthz, /readyz), in the same order. */
+  opsUrls: string[];
   /** The balancer's port, 0 without one. */
   port: number;
   balancer: TcpBalancer | null;
@@ -75,7 +77,7 @@ export async function startServiceCluster(options: ClusterOptions): Promise<Serv
 
   const spawn = (kind: ServiceKind, extraEnv: Record<string, string> = {}): ClusterService => {
     const name = `${kind}-${++counts[kind]}`;
-    const env = { ...options.env, ...(kind === 'api' ? { PORT: '0', ...options.apiEnv } : options.workerEnv), ...extraEnv };
+    const env = { ...options.env, ...(kind === 'api' ? { PORT: '0', OPS_PORT: '0', ...options.apiEnv } : options.workerEnv), ...extraEnv };
     const process = spawnService(kind, env, {
       name,
       detached: options.detached ?? false,
@@ -94,6 +96,7 @@ export async function startServiceCluster(options: ClusterOptions): Promise<Serv
   const cluster: ServiceCluster = {
     services,
     apiUrls: [],
+    opsUrls: [],
     port: 0,
     balancer: null,
     liveWorkers: () => services.filter((s) => s.kind === 'worker' && running(s)),
@@ -130,10 +133,12 @@ export async function startServiceCluster(options: ClusterOptions): Promise<Serv
   try {
     const apis = Array.from({ length: options.apis }, () => spawn('api'));
     const workers = typeof options.workers === 'number' ? Array.from({ length: options.workers }, () => spawn('worker')) : options.workers.map((env) => spawn('worker', env));
-    [cluster.apiUrls] = await Promise.all([
+    const [urls] = await Promise.all([
       Promise.all(apis.map((s) => apiReady(s.process, timeoutMs))),
       Promise.all(workers.map((s) => workerReady(s.process, timeoutMs))),
     ]);
+    cluster.apiUrls = urls.map((url) => url.baseUrl);
+    cluster.opsUrls = urls.map((url) => url.opsUrl);
     if (options.balancerPort !== undefined && apis.length > 0) {
       balancer = await startTcpBalancer(cluster.apiUrls.map((url) => ({ host: '127.0.0.1', port: Number(new URL(url).port) })), options.balancerPort);
       cluster.balancer = balancer;

@@ -1,6 +1,7 @@
 // When a service process is ready, without reading any log message:
-// - the API: the `port` field of its JSON log record (pino, one object per line; the services log
-//   nothing else on stdout), then GET /readyz on that port until it answers 200;
+// - the API: the `port` and `opsPort` fields of its JSON start-up record (pino, one object per
+//   line; the services log nothing else on stdout), then GET /readyz on the operations port until
+//   it answers 200;
 // - the worker: its start-up record, recognised by its structured fields (`concurrency`, `leaseMs`),
 //   which it writes once its BullMQ worker runs.
 // Both need LOG_LEVEL at info or below (the default); the launchers set it.
@@ -24,8 +25,20 @@ function jsonRecord(line: string): Record<string, unknown> | undefined {
 
 /** The port an API process listens on: the `port` field of its JSON log record. */
 export function listeningPort(line: string): number | undefined {
-  const port = jsonRecord(line)?.port;
-  return typeof port === 'number' ? port : undefined;
+  return listeningPorts(line)?.port;
+}
+
+/** Both ports of an API process: public (`port`) and operations (`opsPort`: /metrics, probes). */
+export function listeningPorts(line: string): { port: number; opsPort: number } | undefined {
+  const record = jsonRecord(line);
+  return typeof record?.port === 'number' && typeof record.opsPort === 'number' ? { port: record.port, opsPort: record.opsPort } : undefined;
+}
+
+/** Where an API process answers: the public API and its operations listener. */
+export interface ApiUrls {
+  baseUrl: string;
+  /** /metrics, /healthz, /readyz. */
+  opsUrl: string;
 }
 
 /** The worker's start-up record (its configuration, logged once it consumes the queue). */
@@ -61,12 +74,12 @@ function unlessExited<T>(service: ServiceProcess, pending: Promise<T>): Promise<
   ]).finally(() => (starting = false));
 }
 
-/** Waits until an API process is ready; resolves with its base URL. */
-export async function apiReady(api: ServiceProcess, timeoutMs = 20_000): Promise<string> {
-  const port = await api.waitForLine(listeningPort, { timeoutMs, waitingFor: 'listening port' });
-  const baseUrl = `http://127.0.0.1:${port}`;
-  await unlessExited(api, waitUntilReady(baseUrl, { timeoutMs }));
-  return baseUrl;
+/** Waits until an API process is ready (its operations port's /readyz); resolves with its URLs. */
+export async function apiReady(api: ServiceProcess, timeoutMs = 20_000): Promise<ApiUrls> {
+  const { port, opsPort } = await api.waitForLine(listeningPorts, { timeoutMs, waitingFor: 'listening ports' });
+  const urls = { baseUrl: `http://127.0.0.1:${port}`, opsUrl: `http://127.0.0.1:${opsPort}` };
+  await unlessExited(api, waitUntilReady(urls.opsUrl, { timeoutMs }));
+  return urls;
 }
 
 /** Waits until a worker process consumes its queue. */
@@ -74,11 +87,14 @@ export async function workerReady(worker: ServiceProcess, timeoutMs = 20_000): P
   await worker.waitForLine(workerStarted, { timeoutMs, waitingFor: 'start-up record' });
 }
 
-/** An API process (give it PORT=0 for an ephemeral port), once /readyz answers 200. */
-export async function startApi(env: NodeJS.ProcessEnv, options: ReadyOptions = {}): Promise<{ process: ServiceProcess; baseUrl: string }> {
-  const api = spawnService('api', env, options);
+/**
+ * An API process (give it PORT=0 for an ephemeral port; its operations port is ephemeral unless
+ * OPS_PORT is given), once /readyz answers 200.
+ */
+export async function startApi(env: NodeJS.ProcessEnv, options: ReadyOptions = {}): Promise<{ process: ServiceProcess } & ApiUrls> {
+  const api = spawnService('api', { OPS_PORT: '0', ...env }, options);
   try {
-    return { process: api, baseUrl: await apiReady(api, options.timeoutMs) };
+    return { process: api, ...(await apiReady(api, options.timeoutMs)) };
   } catch (error) {
     await api.kill();
     throw error;

@@ -38,6 +38,11 @@ const parseSentinels = (list: string, ctx: z.RefinementCtx): SentinelAddress[] =
  */
 export const configFields = z.object({
   PORT: int(0).max(65535).default(3000),
+  /**
+   * The operations listener: /metrics and the probes (/healthz, /readyz), never the public API's
+   * limits or its Ingress. Kubernetes exposes it only inside the cluster. 0: any free port (tests).
+   */
+  OPS_PORT: int(0).max(65535).default(3001),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://postgres@127.0.0.1:5432/coupons'),
   /** Prefix of every Redis key (and of the BullMQ queue): lets several deployments or test runs share one Redis. */
@@ -56,8 +61,30 @@ export const configFields = z.object({
    * are answered from Postgres.
    */
   EVENT_RETENTION_SECONDS: seconds(1).default(86_400),
-  /** Largest accepted request body; bigger ones get 413. */
+  /** Largest accepted request body; bigger ones get 413 and the connection is closed (no reading on). */
   BODY_LIMIT_BYTES: int(64).default(4096),
+
+  // ── Limits of the public listener (issue 11; services/api/src/http/server-limits.ts) ──────────
+  /** Open connections one API process accepts on PORT; the next ones are closed at once (the ops port is not counted). */
+  HTTP_MAX_CONNECTIONS: int(1).max(1_000_000).default(4096),
+  /**
+   * Open connections from one client address; 0: no per-address cap. Leave 0 behind a load
+   * balancer or an Ingress (every connection then comes from its few addresses).
+   */
+  HTTP_MAX_CONNECTIONS_PER_CLIENT: int(0).max(1_000_000).default(0),
+  /** Time a client has to send a request's headers (slowloris); then 408 and the connection closes. */
+  HTTP_HEADERS_TIMEOUT_MS: ms(100).default(5_000),
+  /** Time a client has to send a whole request, body included; then 408 and the connection closes. */
+  HTTP_REQUEST_TIMEOUT_MS: ms(100).default(10_000),
+  /**
+   * How long an idle keep-alive connection stays open between requests. Must exceed the idle
+   * timeout of whatever balances in front (ingress-nginx upstream keep-alive 60 s, AWS ALB 60 s),
+   * or the balancer may send on a connection the API is closing (a 502).
+   */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: ms(1_000).default(65_000),
+  /** Requests one connection may have in flight at once (pipelined); one more and the connection is closed. */
+  HTTP_MAX_PIPELINED_REQUESTS: int(1).max(10_000).default(16),
+  // ── end of the public listener's limits ───────────────────────────────────────────────────────
 
   /** BullMQ jobs one worker process holds at once (most of them only wait for their coupon's batch). */
   WORKER_CONCURRENCY: int(1).default(64),
@@ -117,6 +144,13 @@ function defaultStatementTimeout(leaseMs: number): number {
 
 export const configSchema = configFields
   .superRefine((config, ctx) => {
+    if (config.OPS_PORT !== 0 && config.OPS_PORT === config.PORT) {
+      ctx.addIssue({ code: 'custom', path: ['OPS_PORT'], message: `must differ from PORT (${config.PORT}): operations never share the public listener` });
+    }
+    // Node refuses a headers timeout longer than the request timeout (the headers are part of the request).
+    if (config.HTTP_HEADERS_TIMEOUT_MS > config.HTTP_REQUEST_TIMEOUT_MS) {
+      ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: `must be at most HTTP_REQUEST_TIMEOUT_MS (${config.HTTP_REQUEST_TIMEOUT_MS})` });
+    }
     // A batch statement must never outlive the lease that protects it.
     if (config.DB_STATEMENT_TIMEOUT_MS !== undefined && config.DB_STATEMENT_TIMEOUT_MS >= config.LOCK_LEASE_MS) {
       ctx.addIssue({ code: 'custom', path: ['DB_STATEMENT_TIMEOUT_MS'], message: `must be shorter than LOCK_LEASE_MS (${config.LOCK_LEASE_MS})` });

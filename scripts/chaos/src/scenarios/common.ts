@@ -62,11 +62,11 @@ export async function ownTicket(cluster: ChaosCluster, couponCode: string): Prom
   return { ticketId: answer.ticketId, userId, couponCode };
 }
 
-/** Milliseconds until every API answers GET /readyz with 200; null if not within `timeoutMs`. */
+/** Milliseconds until every API answers GET /readyz (on its operations port, as a kubelet asks) with 200; null if not within `timeoutMs`. */
 export async function apisReadyAfter(cluster: ChaosCluster, since: number, timeoutMs = 30_000): Promise<number | null> {
   const ready = (url: string) => fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) }).then((res) => res.ok, () => false);
   try {
-    await waitFor(async () => (await Promise.all(cluster.apiUrls.map(ready))).every(Boolean), { timeoutMs, intervalMs: 50, message: 'every API ready' });
+    await waitFor(async () => (await Promise.all(cluster.opsUrls.map(ready))).every(Boolean), { timeoutMs, intervalMs: 50, message: 'every API ready' });
     return Date.now() - since;
   } catch {
     return null;

@@ -6,6 +6,8 @@ export interface ApiMetrics {
   httpDuration: Histogram<'route'>;
   admissions: Counter<'coupon' | 'outcome'>;
   queueDepth: Gauge<'coupon'>;
+  /** Connections the public listener refused or cut (http/server-limits.ts). */
+  connectionsRefused: Counter<'reason'>;
 }
 
 /**
@@ -34,6 +36,12 @@ export function createApiMetrics(readQueueDepth: () => Promise<Record<string, nu
       name: 'coupon_admissions_total',
       help: 'Issue requests by coupon and admission outcome (admitted, existing, sold_out, overloaded, not_open).',
       labelNames: ['coupon', 'outcome'],
+      registers: [registry],
+    }),
+    connectionsRefused: new Counter({
+      name: 'http_connections_refused_total',
+      help: 'Connections refused or cut by the public listener: max_connections, per_client, pipelining.',
+      labelNames: ['reason'],
       registers: [registry],
     }),
     queueDepth: new Gauge({

@@ -109,12 +109,6 @@ const ROUTES: RouteConfig[] = [
     summary: 'Readiness: Redis and Postgres reachable, not shutting down',
     responses: { 200: json('Ready.', healthSchema), 503: json('Not ready.', healthSchema) },
   },
-  {
-    method: 'get',
-    path: '/metrics',
-    summary: 'Prometheus metrics',
-    responses: { 200: { description: 'Prometheus text format.', content: { 'text/plain': { schema: { type: 'string' } } } } },
-  },
 ];
 
 /** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
