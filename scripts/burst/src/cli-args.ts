@@ -1,5 +1,6 @@
 // `pnpm burst [flags]`: presets, flags, and one clear line for anything wrong.
-import { commaList, readFlags, UsageError, wholeNumber } from '@coupons/harness/cli';
+import { AUTH_FLAG_USAGE, authMode, commaList, readFlags, UsageError, wholeNumber } from '@coupons/harness/cli';
+import type { AuthMode } from '@coupons/shared/config';
 import type { CouponDemand } from '@coupons/harness/load';
 
 export type { CouponDemand };
@@ -35,6 +36,8 @@ export interface BurstOptions {
   retentionSeconds: number | null;
   /** TICKET_TTL_SECONDS for the local services (null: their default); --memory waits for it. */
   ticketTtlSeconds: number | null;
+  /** The local cluster's AUTH_MODE; the load and the polls identify themselves accordingly. */
+  auth: AuthMode;
 }
 
 const PRESETS = {
@@ -66,6 +69,7 @@ Target
   --database-url URL    with --url: read issued counts and wallets from this Postgres
   --api N               API processes to start (default 2)
   --workers M           worker processes to start (default 2)
+  ${AUTH_FLAG_USAGE}
 Afterwards
   --deadline S          seconds to wait for every ticket to be final (default 120)
   --poll-concurrency N  ticket polls in flight (default 64)
@@ -137,6 +141,7 @@ export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
     'retention-seconds': { type: 'string' },
     'ticket-ttl-seconds': { type: 'string' },
     memory: { type: 'boolean' },
+    auth: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
@@ -153,6 +158,8 @@ export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
   for (const flag of ['private-redis', 'retention-seconds', 'ticket-ttl-seconds', 'memory'] as const) {
     if (urls.length > 0 && values[flag] !== undefined) throw new UsageError(`--${flag} configures the local cluster; it cannot be combined with --url`);
   }
+  const auth = authMode(values.auth);
+  if (urls.length > 0 && auth !== 'trusted-header') throw new UsageError(`--auth ${auth} mints with a key made for the run, which only a local cluster trusts; it cannot be combined with --url`);
   if (urls.length === 0 && values['database-url'] !== undefined) throw new UsageError('--database-url only goes with --url (a local cluster reads its own database)');
   if (values['database-url'] !== undefined && !/^postgres(ql)?:\/\//.test(values['database-url'])) {
     throw new UsageError(`--database-url must be a postgres:// URL, got ${JSON.stringify(values['database-url'])}`);
@@ -188,5 +195,6 @@ export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
     memory: Boolean(values.memory),
     retentionSeconds: wholeNumber('retention-seconds', values['retention-seconds'], 1, 86_400) ?? (values.memory ? MEMORY_RETENTION_SECONDS : null),
     ticketTtlSeconds: wholeNumber('ticket-ttl-seconds', values['ticket-ttl-seconds'], MEMORY_TICKET_TTL_SECONDS, 86_400) ?? (values.memory ? MEMORY_TICKET_TTL_SECONDS : null),
+    auth,
   };
 }

@@ -1,4 +1,5 @@
 // The readable report (a table per coupon, throughput, latency, the invariants) and its JSON twin.
+import type { AuthMode } from '@coupons/shared/config';
 import { cpus } from 'node:os';
 import type { BurstOptions } from './cli-args.ts';
 import { formatCount } from '@coupons/harness/cli';
@@ -7,7 +8,7 @@ import { formatBytes, formatCensus, lifetimeWarnings, type MemoryReport } from '
 
 export interface BurstReport {
   scenario: Pick<BurstOptions, 'preset' | 'demand' | 'resubmitRate' | 'requests' | 'connections'>;
-  target: { kind: 'local'; apis: number; workers: number } | { kind: 'url'; urls: string[] };
+  target: { kind: 'local'; apis: number; workers: number; auth: AuthMode } | { kind: 'url'; urls: string[] };
   machine: { cores: number; node: string };
   verdict: RunVerdict;
   /** WARN-or-worse log lines of the local services, grouped by message. */
@@ -69,7 +70,7 @@ export function formatReport(report: BurstReport): string {
   const demand = scenario.demand.map((d) => `${d.code} ${formatCount(d.users)}`).join(', ');
   const where =
     target.kind === 'local'
-      ? `local cluster: ${target.apis} API + ${target.workers} worker processes on a fresh database`
+      ? `local cluster: ${target.apis} API + ${target.workers} worker processes on a fresh database, AUTH_MODE=${target.auth}`
       : `running system at ${target.urls.join(', ')}`;
   const codes = Object.entries(v.statusCounts)
     .sort(([, a], [, b]) => b - a)

@@ -4,6 +4,7 @@ import { startRedisServer, waitFor, type RedisServer } from '@coupons/shared/tes
 import type { BurstOptions } from './cli-args.ts';
 import { serviceWarnings, startLocalCluster, type LocalCluster } from '@coupons/harness/cluster';
 import { planRequests, runLoad } from '@coupons/harness/load';
+import { createClientIdentity } from '@coupons/harness/identity';
 import { pollTickets, ticketsOf } from '@coupons/harness/poll';
 import { couponFactsFromApi, couponFactsFromPostgres, verifyRun, type CouponFacts } from '@coupons/harness/verify';
 import { formatCount, type CliContext } from '@coupons/harness/cli';
@@ -60,6 +61,8 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
   const codes = options.demand.map((d) => d.code);
   let cluster: LocalCluster | null = null;
   let privateRedis: RedisServer | null = null;
+  // --auth: the cluster runs in that mode, and every request proves its user the way the mode asks.
+  const identity = await createClientIdentity(options.auth);
   if (options.urls.length === 0) {
     // No Redis or Postgres running and none configured: embedded ones, stopped at the end.
     const servers = await ensureLocalServers({ purpose: 'test', log });
@@ -74,9 +77,9 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
     }
     if (options.retentionSeconds !== null) overrides.EVENT_RETENTION_SECONDS = String(options.retentionSeconds);
     if (options.ticketTtlSeconds !== null) overrides.TICKET_TTL_SECONDS = String(options.ticketTtlSeconds);
-    log(`starting a local cluster: ${options.apis} API + ${options.workers} worker processes`);
+    log(`starting a local cluster: ${options.apis} API + ${options.workers} worker processes (AUTH_MODE=${identity.mode})`);
     try {
-      cluster = await startLocalCluster({ apis: options.apis, workers: options.workers, overrides, log, onTeardown: (undo) => void hooks.teardown.add(undo) });
+      cluster = await startLocalCluster({ apis: options.apis, workers: options.workers, overrides, apiEnv: identity.serverEnv, log, onTeardown: (undo) => void hooks.teardown.add(undo) });
     } catch (error) {
       await privateRedis?.close();
       throw error;
@@ -94,8 +97,9 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
     let censusAtLastAdmission: CensusRow[] = [];
 
     const plan = planRequests(options.demand, options.requests);
+    await identity.prepare(plan.map((request) => request.userId));
     log(`sending ${formatCount(plan.length)} requests over ${options.connections} connections to ${urls.length} API(s)`);
-    const load = runLoad(plan, { urls, connections: options.connections, timeoutSeconds: options.requestTimeoutSeconds });
+    const load = runLoad(plan, { urls, connections: options.connections, timeoutSeconds: options.requestTimeoutSeconds, identity });
     hooks.teardown.add(load.stop);
     const loadStarted = Date.now();
     let lastAnswered = 0;
@@ -117,7 +121,7 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
     progress.phase(() => `tickets: ${formatCount(finalCount)} / ${formatCount(pending.length)} final (${stage === 'sweep' ? 'confirming each' : 'watching the end of each line'})`);
     const { tickets, decidedAt } = await pollTickets(
       pending,
-      { urls, deadlineMs: options.deadlineSeconds * 1000, concurrency: options.pollConcurrency, connections: options.connections },
+      { urls, deadlineMs: options.deadlineSeconds * 1000, concurrency: options.pollConcurrency, connections: options.connections, identity },
       (final, now) => ([finalCount, stage] = [final, now]),
     );
     progress.stop();
@@ -166,7 +170,7 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
         requests: options.requests,
         connections: options.connections,
       },
-      target: cluster ? { kind: 'local', apis: options.apis, workers: options.workers } : { kind: 'url', urls },
+      target: cluster ? { kind: 'local', apis: options.apis, workers: options.workers, auth: options.auth } : { kind: 'url', urls },
       machine: machineInfo(),
       verdict,
       serviceWarnings: cluster ? groupWarnings(serviceWarnings(cluster)) : [],

@@ -10,6 +10,7 @@ import { couponScripts, type CouponRedis } from '@coupons/shared/redis';
 import { HealRequests } from './admission/heal-requests.ts';
 import type { ReplicaAck } from './admission/replica-ack.ts';
 import { CouponCatalog } from './coupons/coupon-catalog.ts';
+import { createIdentify, installIdentity } from './http/identity.ts';
 import { notFoundHandler, problemMiddleware } from './errors/problem-middleware.ts';
 import { refuseOversizedBodies } from './http/body-limit.ts';
 import { createOpsApp } from './ops-app.ts';
@@ -78,6 +79,7 @@ export async function createApp(deps: AppDeps): Promise<ApiApp> {
   app.use(refuseOversizedBodies(config.BODY_LIMIT_BYTES));
   app.use(express.json({ limit: config.BODY_LIMIT_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
 
+  app.use(installIdentity(createIdentify(config, log)));
   // The hot paths of a burst first: express tries routers in order.
   app.use(issueRequestsRouter({ config, scripts: couponScripts(redis, config.REDIS_PREFIX), db, queue, catalog, metrics, heals: new HealRequests(queue), replicaAck }));
   app.use(ticketsRouter(redis, db, config.REDIS_PREFIX, catalog));

@@ -1,5 +1,6 @@
 // The flags of every tool: node:util's parseArgs, strict, and one clear line for anything wrong.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { AUTH_MODES, type AuthMode } from '@coupons/shared/config';
 
 /** Bad flags: `runCli` prints the message as one line and exits 2. */
 export class UsageError extends Error {
@@ -32,4 +33,16 @@ export function wholeNumber(flag: string, value: string | undefined, min: number
 /** `--flag A,B,...`: each trimmed part through `item`, which throws a UsageError for a bad one. */
 export function commaList<T>(value: string, item: (part: string) => T): T[] {
   return value.split(',').map((part) => item(part.trim()));
+}
+
+/** The `--auth MODE` line of a tool's --help. */
+export const AUTH_FLAG_USAGE = `--auth MODE           the API's AUTH_MODE for the run: trusted-header (default: X-User-Id as is),
+                        jwt (a bearer token per user, minted with a key pair made for the run) or
+                        gateway (X-User-Id signed with a secret made for the run)`;
+
+/** `--auth MODE`: the identity mode a tool runs its cluster in (default trusted-header). */
+export function authMode(value: string | undefined): AuthMode {
+  if (value === undefined) return 'trusted-header';
+  if (!(AUTH_MODES as readonly string[]).includes(value)) throw new UsageError(`--auth must be one of ${AUTH_MODES.join(', ')}, got ${JSON.stringify(value)}`);
+  return value as AuthMode;
 }

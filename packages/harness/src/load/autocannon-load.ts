@@ -1,8 +1,10 @@
-// The burst load: autocannon sends the planned POSTs, each with its own X-User-Id, and we
+// The burst load: autocannon sends the planned POSTs, each as its own user (X-User-Id, or the
+// identity's token or signature), and we
 // record per request when it was sent (setupRequest) and when and how it was answered (onResponse).
 import autocannon from 'autocannon';
 import { now, parseAnswer, type RecordedRequest } from './recorded-request.ts';
 import type { PlannedRequest } from './plan.ts';
+import { trustedHeaderIdentity, type ClientIdentity } from '../identity/index.ts';
 
 export interface LoadOptions {
   /** API base URLs; autocannon deals connections out over them round-robin. */
@@ -11,6 +13,8 @@ export interface LoadOptions {
   timeoutSeconds: number;
   /** Requests per second over all connections; unset: as fast as answers come back. */
   overallRate?: number;
+  /** Who each request says it is (default: X-User-Id as is). A jwt identity must have been prepare()d with the plan's users. */
+  identity?: ClientIdentity;
 }
 
 export interface LoadProgress {
@@ -33,6 +37,7 @@ export function runLoad(plan: readonly PlannedRequest[], options: LoadOptions): 
   stop(): void;
 } {
   const records: RecordedRequest[] = [];
+  const identity = options.identity ?? trustedHeaderIdentity;
   let answered = 0;
   let finish: (error: Error | null) => void = () => {};
   const done = new Promise<RecordedRequest[]>((resolve, reject) => {
@@ -58,7 +63,7 @@ export function runLoad(plan: readonly PlannedRequest[], options: LoadOptions): 
             ...request,
             method: 'POST',
             path: `/v1/coupons/${planned.couponCode}/issue-requests`,
-            headers: { ...request.headers, 'x-user-id': planned.userId },
+            headers: { ...request.headers, ...identity.headers(planned.userId) },
           };
         },
         onResponse(status, body, context) {

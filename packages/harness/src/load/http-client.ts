@@ -3,6 +3,7 @@
 // small events of the process tests. Every answer is a RecordedRequest, so the poller and the
 // verifier read it like autocannon's.
 import { now, parseAnswer, type RecordedRequest } from './recorded-request.ts';
+import { trustedHeaderIdentity, type ClientIdentity } from '../identity/index.ts';
 
 /** One answer as a fetch client saw it, headers included. */
 export interface ClientAnswer extends RecordedRequest {
@@ -18,6 +19,8 @@ export interface ClientAnswer extends RecordedRequest {
 interface CallInit extends RequestInit {
   userId: string;
   couponCode: string;
+  /** Who the request says it is (default: X-User-Id as is). */
+  identity?: ClientIdentity;
 }
 
 /** One request as user `init.userId`; never throws: a failure is an answer with status 0. */
@@ -25,7 +28,8 @@ export async function call(api: string, what: ClientAnswer['what'], path: string
   const sentAt = now();
   const base = { api, what, userId: init.userId, couponCode: init.couponCode, sentAt };
   try {
-    const res = await fetch(`${api}${path}`, { ...init, headers: { 'x-user-id': init.userId }, signal: AbortSignal.timeout(timeoutMs) });
+    const { identity = trustedHeaderIdentity, ...request } = init;
+    const res = await fetch(`${api}${path}`, { ...request, headers: await identity.authHeaders(init.userId), signal: AbortSignal.timeout(timeoutMs) });
     const body = parseAnswer(await res.text());
     return { ...base, answeredAt: now(), status: res.status, retryAfter: res.headers.get('retry-after'), contentType: res.headers.get('content-type'), ...body };
   } catch (error) {
@@ -35,16 +39,16 @@ export async function call(api: string, what: ClientAnswer['what'], path: string
 }
 
 /** POST /v1/coupons/{code}/issue-requests as `userId`. */
-export const issueRequest = (api: string, couponCode: string, userId: string, timeoutMs = 30_000): Promise<ClientAnswer> =>
-  call(api, 'issue', `/v1/coupons/${couponCode}/issue-requests`, { method: 'POST', userId, couponCode }, timeoutMs);
+export const issueRequest = (api: string, couponCode: string, userId: string, timeoutMs = 30_000, identity?: ClientIdentity): Promise<ClientAnswer> =>
+  call(api, 'issue', `/v1/coupons/${couponCode}/issue-requests`, { method: 'POST', userId, couponCode, identity }, timeoutMs);
 
 /** Issue requests for `userIds` in that order, `connections` in flight at once. */
-export async function submitAll(api: string, couponCode: string, userIds: readonly string[], connections = 32): Promise<ClientAnswer[]> {
+export async function submitAll(api: string, couponCode: string, userIds: readonly string[], connections = 32, identity?: ClientIdentity): Promise<ClientAnswer[]> {
   const answers: ClientAnswer[] = [];
   let next = 0;
   await Promise.all(
     Array.from({ length: connections }, async () => {
-      while (next < userIds.length) answers.push(await issueRequest(api, couponCode, userIds[next++]!));
+      while (next < userIds.length) answers.push(await issueRequest(api, couponCode, userIds[next++]!, undefined, identity));
     }),
   );
   return answers;

@@ -1,4 +1,4 @@
-// After the burst: every ticket is polled with its owner's X-User-Id, as a client would, until
+// After the burst: every ticket is polled as its owner (X-User-Id, or the identity's token), as a client would, until
 // it is final or the deadline passes.
 //
 // Asking for all of them again and again while the workers are still deciding would take the
@@ -10,6 +10,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { now, type RecordedRequest } from '../load/index.ts';
 import { isFinal as isFinalOutcome, type TicketOutcome } from '../verify/observed-run.ts';
+import { trustedHeaderIdentity, type ClientIdentity } from '../identity/index.ts';
 
 export interface PollOptions {
   urls: string[];
@@ -22,6 +23,8 @@ export interface PollOptions {
   connections: number;
   /** Pause between rounds while tickets are still queued. */
   roundIntervalMs?: number;
+  /** Who each poll says it is: the ticket's owner (default: X-User-Id as is). */
+  identity?: ClientIdentity;
 }
 
 export interface PollResult {
@@ -69,7 +72,7 @@ export async function pollTickets(
     const { outcome } = ticket;
     try {
       const res = await fetch(`${options.urls[nextUrl++ % options.urls.length]}/v1/tickets/${outcome.ticketId}`, {
-        headers: { 'x-user-id': outcome.userId },
+        headers: await (options.identity ?? trustedHeaderIdentity).authHeaders(outcome.userId),
       });
       outcome.lastPollStatus = res.status;
       if (res.status !== 200) return void (await res.body?.cancel());
@@ -127,12 +130,12 @@ export async function pollTickets(
  * first and may spend its whole deadline there when those tickets are gone (a flushed Redis):
  * this makes sure every ticket's fate is asked at least once, so a lost one shows its 404.
  */
-export async function askOnceMore(urls: readonly string[], tickets: readonly TicketOutcome[]): Promise<void> {
+export async function askOnceMore(urls: readonly string[], tickets: readonly TicketOutcome[], identity: ClientIdentity = trustedHeaderIdentity): Promise<void> {
   const unfinished = tickets.filter((ticket) => !isFinalOutcome(ticket));
   for (let start = 0; start < unfinished.length; start += 32) {
     await Promise.all(
       unfinished.slice(start, start + 32).map(async (ticket, i) => {
-        const res = await fetch(`${urls[i % urls.length]}/v1/tickets/${ticket.ticketId}`, { headers: { 'x-user-id': ticket.userId }, signal: AbortSignal.timeout(5_000) }).catch(() => null);
+        const res = await fetch(`${urls[i % urls.length]}/v1/tickets/${ticket.ticketId}`, { headers: await identity.authHeaders(ticket.userId), signal: AbortSignal.timeout(5_000) }).catch(() => null);
         if (!res) return;
         ticket.lastPollStatus = res.status;
         const body = (await res.json().catch(() => ({}))) as { status?: TicketOutcome['status'] };

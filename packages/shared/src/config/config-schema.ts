@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkIdentity, identityFields } from './identity-config.ts';
 
 const int = (min: number) => z.coerce.number().int().min(min);
 
@@ -131,6 +132,9 @@ export const configFields = z.object({
   ADMISSION_REPLICA_TIMEOUT_MS: int(1).max(10_000).default(200),
   // ── end of Redis high availability ────────────────────────────────────────────────────────────
 
+  // Identity (issue 11): jwt, gateway or trusted-header (identity-config.ts).
+  ...identityFields,
+
   /** Fault injection for tests and `pnpm chaos`: the worker waits this long between deciding a batch and writing it. */
   FAULT_DELAY_BEFORE_COMMIT_MS: ms(0).default(0),
   /** Fault injection: the worker waits this long between the Postgres commit and resolving the tickets in Redis. */
@@ -151,6 +155,7 @@ export const configSchema = configFields
     if (config.HTTP_HEADERS_TIMEOUT_MS > config.HTTP_REQUEST_TIMEOUT_MS) {
       ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: `must be at most HTTP_REQUEST_TIMEOUT_MS (${config.HTTP_REQUEST_TIMEOUT_MS})` });
     }
+    checkIdentity(config, ctx);
     // A batch statement must never outlive the lease that protects it.
     if (config.DB_STATEMENT_TIMEOUT_MS !== undefined && config.DB_STATEMENT_TIMEOUT_MS >= config.LOCK_LEASE_MS) {
       ctx.addIssue({ code: 'custom', path: ['DB_STATEMENT_TIMEOUT_MS'], message: `must be shorter than LOCK_LEASE_MS (${config.LOCK_LEASE_MS})` });

@@ -5,6 +5,9 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** Variables whose value an error message must not repeat. */
+const NOT_ECHOED = /SECRET|PASSWORD|TOKEN|PUBLIC_KEY/;
+
 /**
  * Parses the environment once. Unset or empty variables take their defaults;
  * a bad value throws a ConfigError naming the variable, the value and the expectation.
@@ -19,8 +22,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0]);
+    // A secret (or a whole PEM key) is never echoed: its length is enough to spot an empty or truncated one.
+    const shown = !(name in input) ? '' : NOT_ECHOED.test(name) ? ` (${input[name]!.length} characters, not shown)` : `=${JSON.stringify(input[name])}`;
     throw new ConfigError(
-      `Invalid configuration: ${name}${name in input ? `=${JSON.stringify(input[name])}` : ''} (${issue.message}). ` +
+      `Invalid configuration: ${name}${shown} (${issue.message}). ` +
         `Fix or unset ${name} (see the Configuration table in README.md).`,
     );
   }

@@ -1,5 +1,5 @@
 export { z } from './zod.ts';
-export { userIdHeaderSchema, couponCodeSchema, ticketIdSchema, issueRequestBodySchema } from './params.ts';
+export { userIdSchema, userIdHeaderSchema, couponCodeSchema, ticketIdSchema, issueRequestBodySchema } from './params.ts';
 export {
   ticketAcceptedSchema,
   ticketSchema,

@@ -1,7 +1,13 @@
 import { z } from './zod.ts';
 
+/** The nil and the max UUID: placeholders, never a real user (RFC 9562 reserves both). */
+const RESERVED_UUIDS = new Set(['00000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff']);
+
+/** A user id, however it arrived (X-User-Id, a JWT's `sub`): a UUID, and not the nil or the max one. */
+export const userIdSchema = z.uuid().refine((id) => !RESERVED_UUIDS.has(id.toLowerCase()), 'the nil and max UUIDs are not user ids');
+
 /** Identity from the upstream gateway. */
-export const userIdHeaderSchema = z.uuid().openapi({
+export const userIdHeaderSchema = userIdSchema.openapi({
   description: 'The caller, as the upstream gateway authenticated them.',
   example: '0b9d3c1e-6f7a-4c2d-9a51-2f0f8e6b7c11',
 });

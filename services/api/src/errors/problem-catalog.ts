@@ -18,15 +18,19 @@ export interface ProblemSpec {
 
 export const PROBLEMS = {
   // 400: the request cannot be one the API serves.
-  INVALID_USER_ID: { status: 400, title: 'Bad Request', detail: 'X-User-Id must be a UUID.' },
+  INVALID_USER_ID: { status: 400, title: 'Bad Request', detail: 'X-User-Id must be a UUID, and not the nil or max UUID.' },
   INVALID_COUPON_CODE: { status: 400, title: 'Bad Request', detail: 'Invalid coupon code.' },
   INVALID_TICKET_ID: { status: 400, title: 'Bad Request', detail: 'Invalid ticket id.' },
   INVALID_BODY: { status: 400, title: 'Bad Request', detail: 'Invalid request body.' },
   MALFORMED_JSON: { status: 400, title: 'Bad Request', detail: 'The request body is not valid JSON.' },
   BAD_REQUEST_BODY: { status: 400, title: 'Bad Request', detail: 'The request body could not be read.' },
   BAD_REQUEST: { status: 400, title: 'Bad Request', detail: 'The request could not be processed.' },
-  // 401: no identity from the gateway.
+  // 401: no identity, or one the API cannot trust (auth/: which one depends on AUTH_MODE).
   MISSING_USER_ID: { status: 401, title: 'Unauthorized', detail: 'The X-User-Id header is required.' },
+  UNVERIFIED_USER_ID: { status: 401, title: 'Unauthorized', detail: 'X-User-Id is accepted only as the gateway sets it.' },
+  MISSING_TOKEN: { status: 401, title: 'Unauthorized', detail: 'An Authorization: Bearer token is required.' },
+  INVALID_TOKEN: { status: 401, title: 'Unauthorized', detail: 'The bearer token is not valid.' },
+  TOKEN_EXPIRED: { status: 401, title: 'Unauthorized', detail: 'The bearer token has expired.' },
   // 404
   COUPON_NOT_FOUND: { status: 404, title: 'Not Found', detail: 'No coupon with this code.' },
   TICKET_NOT_FOUND: { status: 404, title: 'Not Found', detail: 'No such ticket for this user.' },

@@ -1,14 +1,24 @@
-import type { Request } from 'express';
-import { userIdHeaderSchema } from '@coupons/shared/schemas';
-import { HttpError } from '../errors/http-error.ts';
+// The routes' one entry to the caller's identity. createApp installs the AUTH_MODE's
+// identification in front of the routes (auth/identify.ts); a route that needs the caller asks
+// `await identify(req)`. Routes that do not (the coupon list, the docs) never pay for it.
+import type { Request, RequestHandler } from 'express';
+import { createIdentify, type Identify } from '../auth/identify.ts';
 
-/** The caller's id from `X-User-Id` (set by the gateway): 401 when missing, 400 when not a UUID. */
-export function requireUserId(req: Request): string {
-  const raw = req.get('x-user-id');
-  if (raw === undefined || raw.trim() === '') {
-    throw new HttpError('MISSING_USER_ID');
-  }
-  const parsed = userIdHeaderSchema.safeParse(raw.trim());
-  if (!parsed.success) throw new HttpError('INVALID_USER_ID');
-  return parsed.data.toLowerCase();
+const installed = new WeakMap<Request, Identify>();
+
+/** Middleware: the requests after it are identified by `how`. */
+export function installIdentity(how: Identify): RequestHandler {
+  return (req, _res, next) => {
+    installed.set(req, how);
+    next();
+  };
 }
+
+/** Who sent `req`: a lower-case user id, or the HttpError of the configured mode (401, 400, 503). */
+export async function identify(req: Request): Promise<string> {
+  const how = installed.get(req);
+  if (!how) throw new Error('identify(req) called on a route that installIdentity() does not precede');
+  return how(req);
+}
+
+export { createIdentify, type Identify };

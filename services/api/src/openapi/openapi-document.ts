@@ -13,6 +13,7 @@ import {
   z,
 } from '@coupons/shared/schemas';
 import { PROBLEM_CODES, PROBLEMS, problemType, type ProblemCode } from '../errors/problem-catalog.ts';
+import { IDENTITY_MODES } from '../auth/identity-modes.ts';
 
 const json = (description: string, schema: z.ZodType) => ({ description, content: { 'application/json': { schema } } });
 const retryAfter = { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' as const } } };
@@ -27,7 +28,7 @@ const exampleRef = (code: ProblemCode) => ({ $ref: `#/components/examples/${code
  */
 function problems(...codes: ProblemCode[]) {
   const byStatus = new Map<number, ProblemCode[]>();
-  for (const code of codes) byStatus.set(PROBLEMS[code].status, [...(byStatus.get(PROBLEMS[code].status) ?? []), code]);
+  for (const code of new Set(codes)) byStatus.set(PROBLEMS[code].status, [...(byStatus.get(PROBLEMS[code].status) ?? []), code]);
   return Object.fromEntries(
     [...byStatus].map(([status, group]) => [
       status,
@@ -45,9 +46,12 @@ function problems(...codes: ProblemCode[]) {
 /** Problems no route lists because any request may get them: an unknown route, a library's client error, a bug of ours. */
 export const ANY_ROUTE_PROBLEMS = ['ROUTE_NOT_FOUND', 'BAD_REQUEST', 'INTERNAL'] as const satisfies readonly ProblemCode[];
 
-const userHeader = z.object({ 'x-user-id': userIdHeaderSchema });
-/** The gateway's identity, on every user-facing route (http/identity.ts). */
-const IDENTITY = ['MISSING_USER_ID', 'INVALID_USER_ID'] as const satisfies readonly ProblemCode[];
+/** X-User-Id: read in the gateway and trusted-header modes, ignored in jwt mode. */
+const userHeader = z.object({ 'x-user-id': userIdHeaderSchema.optional() });
+/** What identifying the caller can answer on a user-facing route, in any AUTH_MODE (auth/identity-modes.ts). */
+const IDENTITY = [...new Set(Object.values(IDENTITY_MODES).flatMap((mode) => mode.problems))];
+/** One security requirement per AUTH_MODE: the deployment's mode decides which one applies. */
+const SECURITY = Object.values(IDENTITY_MODES).map((mode) => Object.fromEntries(Object.keys(mode.schemes).map((name) => [name, [] as string[]])));
 /** What reading a request body can answer (express.json and http/json-body.ts). */
 const BODY = ['MALFORMED_JSON', 'BAD_REQUEST_BODY', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'UNSUPPORTED_ENCODING'] as const satisfies readonly ProblemCode[];
 
@@ -58,6 +62,7 @@ const ROUTES: RouteConfig[] = [
     summary: 'Ask for a coupon (first come, first served)',
     description:
       'Admits the request and answers at once with a ticket to poll. One ticket per user and coupon: a resubmission returns the existing ticket (200) without queueing twice.',
+    security: SECURITY,
     request: {
       params: z.object({ code: couponCodeSchema }),
       headers: userHeader,
@@ -73,6 +78,7 @@ const ROUTES: RouteConfig[] = [
     method: 'get',
     path: '/v1/tickets/{ticketId}',
     summary: 'Poll a ticket',
+    security: SECURITY,
     request: { params: z.object({ ticketId: ticketIdSchema }), headers: userHeader },
     responses: {
       200: json('The ticket: queued (with position), issued (with walletId) or rejected (with reason).', ticketSchema),
@@ -99,6 +105,7 @@ const ROUTES: RouteConfig[] = [
     method: 'get',
     path: '/v1/me/coupons',
     summary: "The caller's wallet",
+    security: SECURITY,
     request: { headers: userHeader },
     responses: { 200: json('Coupons issued to the caller.', z.array(walletEntrySchema)), ...problems(...IDENTITY, 'UNAVAILABLE') },
   },
@@ -115,6 +122,9 @@ const ROUTES: RouteConfig[] = [
 export function buildOpenApiDocument() {
   const registry = new OpenAPIRegistry();
   for (const route of ROUTES) registry.registerPath(route);
+  for (const mode of Object.values(IDENTITY_MODES)) {
+    for (const [name, scheme] of Object.entries(mode.schemes)) registry.registerComponent('securitySchemes', name, scheme);
+  }
   // The whole catalog, one example per code (with its default detail): what the routes refer to.
   for (const code of PROBLEM_CODES) {
     const { status, title, detail } = PROBLEMS[code];

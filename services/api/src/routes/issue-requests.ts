@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { couponCodeSchema, issueRequestBodySchema } from '@coupons/shared/schemas';
-import { requireUserId } from '../http/identity.ts';
+import { identify } from '../http/identity.ts';
 import { rejectNonJsonBody } from '../http/json-body.ts';
 import { malformedParamProblem } from '../http/malformed-param.ts';
 import { parseOr400 } from '../http/validate.ts';
@@ -10,7 +10,7 @@ import { sendProblem } from '../errors/problem-middleware.ts';
 export function issueRequestsRouter(deps: AdmissionDeps): Router {
   const router = Router();
   router.post('/v1/coupons/:code/issue-requests', async (req, res) => {
-    const userId = requireUserId(req);
+    const userId = await identify(req);
     const code = parseOr400(couponCodeSchema, req.params.code, 'INVALID_COUPON_CODE', 'coupon code');
     rejectNonJsonBody(req);
     if (req.body !== undefined) parseOr400(issueRequestBodySchema, req.body, 'INVALID_BODY', 'request body');

@@ -6,7 +6,7 @@ import { ticketCouponTag } from '@coupons/shared/domain';
 import { readTicket, type StoredTicket } from '@coupons/shared/redis';
 import type { CouponCatalog } from '../coupons/coupon-catalog.ts';
 import { ticketIdSchema } from '@coupons/shared/schemas';
-import { requireUserId } from '../http/identity.ts';
+import { identify } from '../http/identity.ts';
 import { malformedParamProblem } from '../http/malformed-param.ts';
 import { parseOr400 } from '../http/validate.ts';
 import { HttpError } from '../errors/http-error.ts';
@@ -33,7 +33,7 @@ async function ticketFromWallet(db: Kysely<Database>, ticketId: string): Promise
 export function ticketsRouter(redis: Redis, db: Kysely<Database>, prefix: string, catalog: CouponCatalog): Router {
   const router = Router();
   router.get('/v1/tickets/:ticketId', async (req, res) => {
-    const userId = requireUserId(req);
+    const userId = await identify(req);
     const ticketId = parseOr400(ticketIdSchema, req.params.ticketId, 'INVALID_TICKET_ID', 'ticket id').toLowerCase();
     const tagged = await catalog.codesTagged(ticketCouponTag(ticketId));
     // No coupon carries this id's tag: it is nobody's ticket, and Postgres is not asked.

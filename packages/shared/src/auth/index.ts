@@ -1,0 +1,1 @@
+export { GATEWAY_HEADERS, gatewayHeaders, gatewaySignature, verifyGatewaySignature } from './gateway-signature.ts';
