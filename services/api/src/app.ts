@@ -14,6 +14,7 @@ import { createIdentify, installIdentity } from './http/identity.ts';
 import { notFoundHandler, problemMiddleware } from './errors/problem-middleware.ts';
 import { refuseOversizedBodies } from './http/body-limit.ts';
 import { createOpsApp } from './ops-app.ts';
+import { noSniff, privateResponse } from './http/response-headers.ts';
 import { createApiMetrics, type ApiMetrics } from './metrics/metrics.ts';
 import { readQueueDepths } from './metrics/queue-depth.ts';
 import { couponsRouter } from './routes/coupons.ts';
@@ -70,6 +71,11 @@ export async function createApp(deps: AppDeps): Promise<ApiApp> {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // One spelling per route (see http/api-router.ts): case and trailing slashes matter.
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
+  app.use(noSniff);
+  app.use(privateResponse);
   app.use(countRequests(metrics));
   // Shutting down: answer, then close the connection, so keep-alive clients cannot keep it open.
   app.use((_req, res, next) => {

@@ -4,6 +4,7 @@
 import express, { type Express, type Router } from 'express';
 import type { Logger } from 'pino';
 import { notFoundHandler, problemMiddleware } from './errors/problem-middleware.ts';
+import { noSniff } from './http/response-headers.ts';
 import type { ApiMetrics } from './metrics/metrics.ts';
 import { metricsRouter } from './routes/metrics.ts';
 
@@ -21,6 +22,7 @@ export function createOpsApp({ log, retryAfterSeconds, metrics, health }: OpsApp
   ops.set('etag', false);
   ops.set('case sensitive routing', true);
   ops.set('strict routing', true);
+  ops.use(noSniff);
   ops.use(health);
   ops.use(metricsRouter(metrics));
   ops.use(notFoundHandler());

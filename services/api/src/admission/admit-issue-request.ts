@@ -84,7 +84,7 @@ export async function admitIssueRequest(deps: AdmissionDeps, couponCode: string,
   // Taken before any write of this request, so the confirmation covers all of them.
   const replication = replicaAck?.begin();
   const coupon = await catalog.find(couponCode);
-  if (!coupon) throw new HttpError('COUPON_NOT_FOUND', `No coupon with code ${couponCode}.`);
+  if (!coupon) throw new HttpError('COUPON_NOT_FOUND');
 
   const admit = (replaceExpired: boolean): Promise<AdmissionResult> =>
     scripts.admit({

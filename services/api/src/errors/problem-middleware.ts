@@ -51,7 +51,8 @@ function bodyParserProblem(error: { type?: string; status?: number; limit?: numb
 }
 
 export function notFoundHandler(): RequestHandler {
-  return (req, _res, next) => next(new HttpError('ROUTE_NOT_FOUND', `No route for ${req.method} ${req.path}.`));
+  // The catalog's own detail: an error never echoes the request's path (or anything else the client sent).
+  return (_req, _res, next) => next(new HttpError('ROUTE_NOT_FOUND'));
 }
 
 /** The one error middleware: known errors as problems, dependency outages as 503, anything else a logged 500. */

@@ -1,4 +1,5 @@
-import { Router } from 'express';
+import type { Router } from 'express';
+import { apiRouter } from '../http/api-router.ts';
 import type { Kysely } from 'kysely';
 import { findCouponByCode, listCoupons, type CouponRow, type Database } from '@coupons/shared/db';
 import { couponCodeSchema } from '@coupons/shared/schemas';
@@ -21,14 +22,14 @@ function toCouponView(row: CouponRow) {
 
 /** Coupons as Postgres has them: issued counts are the committed truth. */
 export function couponsRouter(db: Kysely<Database>): Router {
-  const router = Router();
+  const router = apiRouter();
   router.get('/v1/coupons', async (_req, res) => {
     res.json((await listCoupons(db)).map(toCouponView));
   });
   router.get('/v1/coupons/:code', async (req, res) => {
     const code = parseOr400(couponCodeSchema, req.params.code, 'INVALID_COUPON_CODE', 'coupon code');
     const row = await findCouponByCode(db, code);
-    if (!row) throw new HttpError('COUPON_NOT_FOUND', `No coupon with code ${code}.`);
+    if (!row) throw new HttpError('COUPON_NOT_FOUND');
     res.json(toCouponView(row));
   });
   router.use(malformedParamProblem('INVALID_COUPON_CODE', 'coupon code'));

@@ -1,4 +1,5 @@
-import { Router } from 'express';
+import type { Router } from 'express';
+import { apiRouter } from '../http/api-router.ts';
 import { sql, type Kysely } from 'kysely';
 import type { Redis } from 'ioredis';
 
@@ -35,7 +36,7 @@ async function probeRedisWrites(redis: Redis): Promise<unknown> {
 }
 
 export function healthRouter(redis: Redis, db: Kysely<any>, readiness: Readiness, retryAfterSeconds: number): Router {
-  const router = Router();
+  const router = apiRouter();
   // Liveness: the process serves HTTP. Dependencies are readiness's business, so a Redis
   // outage never gets every API pod restarted.
   router.get('/healthz', (_req, res) => {

@@ -1,4 +1,5 @@
-import { Router } from 'express';
+import type { Router } from 'express';
+import { apiRouter } from '../http/api-router.ts';
 import { couponCodeSchema, issueRequestBodySchema } from '@coupons/shared/schemas';
 import { identify } from '../http/identity.ts';
 import { rejectNonJsonBody } from '../http/json-body.ts';
@@ -8,7 +9,7 @@ import { admitIssueRequest, type AdmissionDeps } from '../admission/admit-issue-
 import { sendProblem } from '../errors/problem-middleware.ts';
 
 export function issueRequestsRouter(deps: AdmissionDeps): Router {
-  const router = Router();
+  const router = apiRouter();
   router.post('/v1/coupons/:code/issue-requests', async (req, res) => {
     const userId = await identify(req);
     const code = parseOr400(couponCodeSchema, req.params.code, 'INVALID_COUPON_CODE', 'coupon code');

@@ -1,4 +1,5 @@
-import { Router } from 'express';
+import type { Router } from 'express';
+import { apiRouter } from '../http/api-router.ts';
 import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { findWalletById, type Database } from '@coupons/shared/db';
@@ -31,7 +32,7 @@ async function ticketFromWallet(db: Kysely<Database>, ticketId: string): Promise
 }
 
 export function ticketsRouter(redis: Redis, db: Kysely<Database>, prefix: string, catalog: CouponCatalog): Router {
-  const router = Router();
+  const router = apiRouter();
   router.get('/v1/tickets/:ticketId', async (req, res) => {
     const userId = await identify(req);
     const ticketId = parseOr400(ticketIdSchema, req.params.ticketId, 'INVALID_TICKET_ID', 'ticket id').toLowerCase();
@@ -40,7 +41,7 @@ export function ticketsRouter(redis: Redis, db: Kysely<Database>, prefix: string
     const ticket = tagged.length === 0 ? undefined : ((await readTicket(redis, prefix, ticketId, tagged)) ?? (await ticketFromWallet(db, ticketId)));
     // Someone else's ticket is answered exactly like a missing one: ids are not an oracle.
     if (!ticket || ticket.userId !== userId) {
-      throw new HttpError('TICKET_NOT_FOUND', `No ticket ${ticketId} for this user.`);
+      throw new HttpError('TICKET_NOT_FOUND');
     }
     res.json({
       ticketId: ticket.ticketId,

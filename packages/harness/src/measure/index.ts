@@ -1,0 +1,1 @@
+export { startCpuMeter, cpuPer, processCpuSeconds, redisCpu, commandFamily, type CpuMeter, type CpuReport, type CpuSources } from './cpu-meter.ts';
