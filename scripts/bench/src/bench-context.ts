@@ -1,4 +1,5 @@
 import type { CliContext } from '@coupons/harness/cli';
+import type { ClientIdentity } from '@coupons/harness/identity';
 import { createTestEnvironment, type TestEnvironment } from '@coupons/shared/testing';
 import type { BenchOptions } from './cli-args.ts';
 import type { LoadSettings } from './http-load.ts';
@@ -6,6 +7,8 @@ import type { LoadSettings } from './http-load.ts';
 /** What every phase gets: the options, a log line on stderr, the progress line, what to undo. */
 export interface BenchContext extends CliContext {
   options: BenchOptions;
+  /** How P1's API and the seed scenario's requests identify their users (--auth; default X-User-Id as is). */
+  identity?: ClientIdentity;
 }
 
 export function loadSettings(ctx: BenchContext): LoadSettings {

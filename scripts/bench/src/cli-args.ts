@@ -1,7 +1,8 @@
 // `pnpm bench [flags]`: the full run by default, `--quick` for well under a minute.
-import { commaList, readFlags, UsageError, wholeNumber } from '@coupons/harness/cli';
+import { AUTH_FLAG_USAGE, authMode, commaList, readFlags, UsageError, wholeNumber } from '@coupons/harness/cli';
+import type { AuthMode } from '@coupons/shared/config';
 
-export const PHASES = ['accept', 'drain', 'seed', 'scaling', 'durability'] as const;
+export const PHASES = ['accept', 'auth', 'drain', 'seed', 'scaling', 'durability'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface BenchOptions {
@@ -32,6 +33,8 @@ export interface BenchOptions {
   /** Seconds before one request counts as unanswered. */
   requestTimeoutSeconds: number;
   phases: Phase[];
+  /** AUTH_MODE of P1's API and the seed scenario's cluster (the auth phase compares jwt with trusted-header whatever this says). */
+  auth: AuthMode;
   jsonFile: string | null;
 }
 
@@ -63,6 +66,7 @@ Every process, database and Redis prefix it starts is removed at the end (also o
   --in-flight N         durability: admissions in flight at once (default 200)
   --baseline-retry-ms N the seed design's spin-lock retry pause (default 10)
   --timeout S           seconds before one request counts as unanswered (default 30)
+  ${AUTH_FLAG_USAGE}
   --only LIST           run only these phases: ${PHASES.join(', ')} (P4 needs accept and seed;
                         durability alone: pnpm bench --only durability)
   --json FILE           also write every measurement and figure as JSON
@@ -77,7 +81,7 @@ const integer = (flag: string, value: string | undefined, min: number, max = MAX
 /** Every flag that takes a value; the rest are switches. */
 const VALUE_FLAGS = [
   'connections', 'warmup', 'requests', 'jobs', 'seed-users', 'repeat', 'scaling',
-  'api', 'workers', 'admissions', 'in-flight', 'baseline-retry-ms', 'timeout', 'only', 'json',
+  'api', 'workers', 'admissions', 'in-flight', 'baseline-retry-ms', 'timeout', 'only', 'json', 'auth',
 ] as const;
 
 function readBenchFlags(argv: readonly string[]) {
@@ -118,6 +122,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     baselineRetryMs: integer('baseline-retry-ms', values['baseline-retry-ms'], 0, 1_000) ?? 10,
     requestTimeoutSeconds: integer('timeout', values.timeout, 1, 600) ?? 30,
     phases,
+    auth: authMode(values.auth),
     jsonFile: values.json ?? null,
   };
 }

@@ -2,6 +2,7 @@
 // feed it crafted measurements.
 import { percentile, type LatencySummary } from '@coupons/harness/verify';
 import type { LoadSummary } from './http-load.ts';
+import type { AuthCost } from './auth-cost.ts';
 
 /** A pre-filled queue drained by worker processes, timed from the queue's resume. */
 export interface DrainResult {
@@ -122,9 +123,10 @@ export interface BenchMeasurements {
   };
   scaling?: DrainResult[];
   durability?: DurabilityMeasurements;
+  auth?: AuthCost;
 }
 
-export type Unit = 'req/s' | 'decisions/s' | 'jobs/s' | 'admissions/s' | 'ms' | 'count';
+export type Unit = 'req/s' | 'decisions/s' | 'jobs/s' | 'admissions/s' | 'ms' | 'count' | 'µs CPU';
 
 export interface Quantity {
   value: number;
@@ -196,6 +198,20 @@ export function computeFigures(m: BenchMeasurements): FigureRow[] {
         'plain',
         { of: 'ratio', op: '>=', value: 0.75 },
         { ours: api.latency.p99, reference: ceiling.latency.p99 },
+      ),
+    );
+  }
+  if (m.auth) {
+    const { trusted, jwt } = m.auth;
+    rows.push(
+      row(
+        'auth',
+        `API CPU per admitted request: AUTH_MODE=jwt (RS256, a new token each: no cache hit) / trusted-header, ${count(jwt.requests)} requests each`,
+        { value: jwt.cpuPerAdmittedUs, unit: 'µs CPU' },
+        { value: trusted.cpuPerAdmittedUs, unit: 'µs CPU' },
+        'plain',
+        { of: 'ratio', op: '<=', value: 1.15 },
+        { ours: jwt.latency.p99, reference: trusted.latency.p99 },
       ),
     );
   }

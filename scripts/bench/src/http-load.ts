@@ -1,6 +1,7 @@
 // Every HTTP figure goes through the burst's load generator (autocannon, one distinct
 // X-User-Id per request, send and answer times per request) with the same settings.
 import { planRequests, runLoad, type RecordedRequest } from '@coupons/harness/load';
+import type { ClientIdentity } from '@coupons/harness/identity';
 import { formatCount, type ProgressTicker, type Teardown } from '@coupons/harness/cli';
 import { statusKey, summarizeLatency, type LatencySummary } from '@coupons/harness/verify';
 
@@ -54,6 +55,10 @@ export function summarizeLoad(records: readonly RecordedRequest[]): LoadSummary 
 export interface LoadTarget {
   url: string;
   couponCode: string;
+  /** Who each request says it is (default: X-User-Id as is); jwt tokens are minted before the load starts. */
+  identity?: ClientIdentity;
+  /** Called once the users' tokens are minted, right before the first request: where a measurement starts. */
+  onStart?: () => void;
 }
 
 export interface LoadSettings {
@@ -66,7 +71,9 @@ export interface LoadSettings {
 /** `count` issue requests for one coupon, each from a new user; resolves when every one is answered or timed out. */
 export async function sendIssueRequests(label: string, target: LoadTarget, count: number, settings: LoadSettings): Promise<LoadSummary> {
   const plan = planRequests([{ code: target.couponCode, users: count }], count);
-  const load = runLoad(plan, { urls: [target.url], connections: Math.min(settings.connections, count), timeoutSeconds: settings.timeoutSeconds });
+  await target.identity?.prepare(plan.map((request) => request.userId));
+  target.onStart?.();
+  const load = runLoad(plan, { urls: [target.url], connections: Math.min(settings.connections, count), timeoutSeconds: settings.timeoutSeconds, identity: target.identity });
   const stop = settings.teardown.add(load.stop);
   const started = Date.now();
   let lastAnswered = 0;

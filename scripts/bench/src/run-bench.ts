@@ -10,6 +10,8 @@ import { startOurDrainer, startRawDrainer, type Drainer } from './drain.ts';
 import { durabilityPhase } from './durability.ts';
 import { computeFigures, type BenchMeasurements, type DrainResult } from './figures.ts';
 import { sendIssueRequests, type LoadSummary } from './http-load.ts';
+import { measureCpuPerAdmitted, type AcceptApi, type AuthCost } from './auth-cost.ts';
+import { createClientIdentity, trustedHeaderIdentity, type ClientIdentity } from '@coupons/harness/identity';
 import { machineInfo } from './machine.ts';
 import { openUntouchedCoupon } from '@coupons/shared/testing';
 import { insertBenchCoupon } from './queue-prefill.ts';
@@ -59,11 +61,12 @@ async function startEcho(ctx: BenchContext) {
  * runs to open the coupon's fast path (a worker's heal does that on start), so it is opened here:
  * without it every admission would wait for a heal and answer 503.
  */
-async function startAcceptApi(ctx: BenchContext) {
+async function startAcceptApi(ctx: BenchContext, identity: ClientIdentity = trustedHeaderIdentity): Promise<AcceptApi & { stop(): Promise<void> }> {
   let release: () => Promise<void> = async () => {};
   const cluster = await startLocalCluster({
     apis: 1,
     workers: 0,
+    apiEnv: identity.serverEnv,
     log: ctx.log,
     onTeardown: (teardown) => (release = ctx.teardown.add(teardown)),
     beforeStart: async (env) => {
@@ -71,11 +74,11 @@ async function startAcceptApi(ctx: BenchContext) {
       await openUntouchedCoupon(env.redis, env.config.REDIS_PREFIX, ACCEPT_COUPON, HUGE_LIMIT);
     },
   });
-  return { url: cluster.apiUrls[0]!, stop: () => release() };
+  return { url: cluster.apiUrls[0]!, pid: cluster.services.find((service) => service.kind === 'api')!.process.child.pid!, stop: () => release() };
 }
 
-const warmUp = (ctx: BenchContext, label: string, url: string, couponCode: string, count: number) =>
-  count > 0 ? sendIssueRequests(`${label} (warm-up)`, { url, couponCode }, count, loadSettings(ctx)) : Promise.resolve();
+const warmUp = (ctx: BenchContext, label: string, url: string, couponCode: string, count: number, identity?: ClientIdentity) =>
+  count > 0 ? sendIssueRequests(`${label} (warm-up)`, { url, couponCode, identity }, count, loadSettings(ctx)) : Promise.resolve();
 
 /** P1: the bare express echo and one API process (no worker) admitting and enqueueing, in turns. */
 async function acceptPhase(ctx: BenchContext): Promise<NonNullable<BenchMeasurements['accept']>> {
@@ -88,15 +91,39 @@ async function acceptPhase(ctx: BenchContext): Promise<NonNullable<BenchMeasurem
   }
   ctx.log('P1: bare express 5 echo and this API (one process, no worker)');
   return using(startEcho(ctx), (echo) =>
-    using(startAcceptApi(ctx), async (api) => {
+    using(startAcceptApi(ctx, ctx.identity), async (api) => {
       await warmUp(ctx, 'P1 bare express echo', echo.url, ACCEPT_COUPON, warmup);
-      await warmUp(ctx, 'P1 this API', api.url, ACCEPT_COUPON, warmup);
+      await warmUp(ctx, 'P1 this API', api.url, ACCEPT_COUPON, warmup, ctx.identity);
       const [ceilings, apis] = await alternate(
         repeat,
         () => sendIssueRequests('P1 bare express echo', { url: echo.url, couponCode: ACCEPT_COUPON }, count, loadSettings(ctx)),
-        () => sendIssueRequests('P1 this API', { url: api.url, couponCode: ACCEPT_COUPON }, count, loadSettings(ctx)),
+        () => sendIssueRequests('P1 this API', { url: api.url, couponCode: ACCEPT_COUPON, identity: ctx.identity }, count, loadSettings(ctx)),
       );
       return { ceiling: bestRps(ceilings), api: bestRps(apis) };
+    }),
+  );
+}
+
+/**
+ * The cost of JWT verification: one API in trusted-header mode and one in jwt mode (a key pair
+ * made for the run, RS256), each warmed up, then the same accept load on each in turns; the API
+ * process's CPU per admitted request, the lowest of each side kept (auth-cost.ts).
+ */
+async function authPhase(ctx: BenchContext): Promise<AuthCost> {
+  const { warmupRequests: warmup, repeat } = ctx.options;
+  const jwt = await createClientIdentity('jwt');
+  ctx.log('auth: API CPU per admitted request, AUTH_MODE=trusted-header and AUTH_MODE=jwt (one API process each, no worker)');
+  return using(startAcceptApi(ctx), (plain) =>
+    using(startAcceptApi(ctx, jwt), async (verifying) => {
+      await warmUp(ctx, 'auth trusted-header', plain.url, ACCEPT_COUPON, warmup);
+      await warmUp(ctx, 'auth jwt', verifying.url, ACCEPT_COUPON, warmup, jwt);
+      const [plains, jwts] = await alternate(
+        repeat,
+        () => measureCpuPerAdmitted(ctx, 'auth trusted-header', plain, ACCEPT_COUPON, trustedHeaderIdentity),
+        () => measureCpuPerAdmitted(ctx, 'auth jwt', verifying, ACCEPT_COUPON, jwt),
+      );
+      const leastCpu = <T extends { cpuPerAdmittedUs: number }>(runs: T[]) => bestOf(runs, (run) => run.cpuPerAdmittedUs, true);
+      return { trusted: leastCpu(plains), jwt: leastCpu(jwts) };
     }),
   );
 }
@@ -195,7 +222,10 @@ export async function runBench(ctx: BenchContext): Promise<BenchReport> {
   const machine = await machineInfo();
   const measurements: BenchMeasurements = {};
   const { phases } = ctx.options;
+  // --auth: P1's API and the seed scenario run in that AUTH_MODE, their requests identified accordingly.
+  if (ctx.options.auth !== 'trusted-header') ctx.identity = await createClientIdentity(ctx.options.auth);
   if (phases.includes('accept')) measurements.accept = await acceptPhase(ctx);
+  if (phases.includes('auth')) measurements.auth = await authPhase(ctx);
   let seedDecisions: DrainResult | undefined;
   if (phases.includes('drain')) {
     const { seedDecisions: decisions, ...drain } = await drainPhase(ctx);

@@ -23,7 +23,7 @@ async function warmUp(ctx: BenchContext, cluster: LocalCluster): Promise<void> {
   const { warmupRequests } = ctx.options;
   if (warmupRequests === 0) return;
   for (const url of cluster.apiUrls) {
-    await sendIssueRequests('warm-up', { url, couponCode: WARMUP_COUPON }, warmupRequests, loadSettings(ctx));
+    await sendIssueRequests('warm-up', { url, couponCode: WARMUP_COUPON, identity: ctx.identity }, warmupRequests, loadSettings(ctx));
   }
   const { redis, config } = cluster.environment;
   const pending = couponKeys(config.REDIS_PREFIX, WARMUP_COUPON).pending;
@@ -61,13 +61,15 @@ export async function runSeedScenario(ctx: BenchContext): Promise<ScenarioResult
     log: ctx.log,
     onTeardown: (teardown) => (release = ctx.teardown.add(teardown)),
     beforeStart: (env) => insertBenchCoupon(env.db, WARMUP_COUPON, 10_000_000),
+    apiEnv: ctx.identity?.serverEnv,
   });
   try {
     await warmUp(ctx, cluster);
     const urls = cluster.apiUrls;
     const plan = planRequests([{ code: SEED_COUPON, users: seedUsers }], seedUsers);
     ctx.log(`seed scenario: ${formatCount(seedUsers)} users on ${SEED_COUPON} over ${connections} connections`);
-    const load = runLoad(plan, { urls, connections: Math.min(connections, seedUsers), timeoutSeconds: requestTimeoutSeconds });
+    await ctx.identity?.prepare(plan.map((request) => request.userId));
+    const load = runLoad(plan, { urls, connections: Math.min(connections, seedUsers), timeoutSeconds: requestTimeoutSeconds, identity: ctx.identity });
     const stopLoad = ctx.teardown.add(load.stop);
     ctx.progress.phase(() => `seed scenario: ${formatCount(load.progress().answered)} / ${formatCount(seedUsers)} answered`);
     const lineEnd = watchLineEnd(cluster, () => load.progress().answered === plan.length);
@@ -79,7 +81,7 @@ export async function runSeedScenario(ctx: BenchContext): Promise<ScenarioResult
     const pending = ticketsOf(requests);
     let final = 0;
     ctx.progress.phase(() => `seed scenario: ${formatCount(final)} / ${formatCount(pending.length)} tickets final (polled as a client would)`);
-    const { tickets, decidedAt } = await pollTickets(pending, { urls, deadlineMs: 120_000, concurrency: 64, connections }, (count) => (final = count));
+    const { tickets, decidedAt } = await pollTickets(pending, { urls, deadlineMs: 120_000, concurrency: 64, connections, identity: ctx.identity }, (count) => (final = count));
     ctx.progress.stop();
 
     const [facts] = await couponFactsFromPostgres(cluster.environment.db, [SEED_COUPON]);

@@ -17,7 +17,7 @@ describe('parseBenchArgs', () => {
   });
 
   it('has the durability phase, its own counts, and a smaller one under --quick', () => {
-    expect(parse()).toMatchObject({ durabilityAdmissions: 20_000, durabilityInFlight: 200, phases: ['accept', 'drain', 'seed', 'scaling', 'durability'] });
+    expect(parse()).toMatchObject({ durabilityAdmissions: 20_000, durabilityInFlight: 200, phases: ['accept', 'auth', 'drain', 'seed', 'scaling', 'durability'], auth: 'trusted-header' });
     expect(parse('--quick')).toMatchObject({ durabilityAdmissions: 2_000, repeat: 1 });
     expect(parse('--only', 'durability', '--admissions', '8000', '--in-flight', '50', '--repeat', '3')).toMatchObject({
       phases: ['durability'],
@@ -26,6 +26,11 @@ describe('parseBenchArgs', () => {
       repeat: 3,
     });
     expect(() => parse('--in-flight', '0')).toThrow(/--in-flight must be a whole number/);
+  });
+
+  it('runs the auth phase and takes --auth for P1 and the seed scenario', () => {
+    expect(parse('--only', 'auth', '--auth', 'jwt')).toMatchObject({ phases: ['auth'], auth: 'jwt' });
+    expect(() => parse('--auth', 'oauth')).toThrow(/--auth must be one of jwt, gateway, trusted-header/);
   });
 
   it('refuses what it cannot run, in one line', () => {

@@ -45,6 +45,14 @@ describe('parseBurstArgs', () => {
     expect(parse('--users', 'A0001=10', '--connections', '50')).toMatchObject({ connections: 13 }); // never more than requests
   });
 
+  it('runs the local cluster in the AUTH_MODE --auth names (default trusted-header), never against --url', () => {
+    expect(parse()).toMatchObject({ auth: 'trusted-header' });
+    expect(parse('--smoke', '--auth', 'jwt')).toMatchObject({ auth: 'jwt', preset: 'smoke' });
+    expect(parse('--auth', 'gateway')).toMatchObject({ auth: 'gateway' });
+    expect(usageError('--auth', 'basic')).toMatch(/^--auth must be one of jwt, gateway, trusted-header/);
+    expect(usageError('--auth', 'jwt', '--url', 'http://127.0.0.1:3000')).toMatch(/only a local cluster trusts/);
+  });
+
   it('answers --help with the usage', () => {
     expect(parse('--help')).toBe('help');
   });

@@ -25,3 +25,19 @@ it('pnpm burst --smoke holds every invariant and says so', { timeout: 180_000 },
   expect(coupon).toMatchObject({ code: 'A0001', demandUsers: 600, issued: 300, limit: 300, inversions: 0, unfinishedTickets: 0 });
   expect(report.verdict.requests).toBe(750);
 });
+
+it('pnpm burst --auth jwt --smoke: every request carries a bearer token minted for its user, and every invariant holds', { timeout: 180_000 }, async () => {
+  const jsonFile = join(dir, 'report-jwt.json');
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/burst/src/main.ts', '--smoke', '--auth', 'jwt', '--json', jsonFile], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, INIT_CWD: REPO_ROOT },
+  });
+  expect(stdout).toContain('AUTH_MODE=jwt');
+  expect(stdout).toContain('Invariants: all hold');
+  const report = JSON.parse(await readFile(jsonFile, 'utf8')) as BurstReport;
+  expect(report.target).toMatchObject({ kind: 'local', auth: 'jwt' });
+  expect(report.verdict.ok).toBe(true);
+  expect(report.verdict.coupons[0]).toMatchObject({ code: 'A0001', demandUsers: 600, issued: 300, limit: 300, inversions: 0, unfinishedTickets: 0 });
+  // No request was refused for its identity: every answer is an admission, a resubmission or SOLD_OUT.
+  expect(Object.keys(report.verdict.statusCounts).filter((status) => status.startsWith('401'))).toEqual([]);
+});
