@@ -4,21 +4,13 @@
 // so this is the worst case), take the same accept load in turns. The figure is the API process's
 // own CPU (user + system, all its threads: WebCrypto verifies on libuv's pool) over the load,
 // divided by the 202s it answered. CPU time is steadier than throughput on a shared machine.
-import { readFileSync } from 'node:fs';
 import type { ClientIdentity } from '@coupons/harness/identity';
+import { processCpuSeconds } from '@coupons/harness/measure';
 import { loadSettings, type BenchContext } from './bench-context.ts';
 import { sendIssueRequests, type LoadSummary } from './http-load.ts';
 
-/** USER_HZ: the unit of /proc/<pid>/stat's times, 100 on every Linux the bench runs on. */
-const TICKS_PER_SECOND = 100;
-
-/** CPU ms (user + system) the process has used so far, from /proc/<pid>/stat (fields 14 and 15). */
-export function cpuMsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
-  const [utime, stime] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 13).map(Number);
-  return ((utime! + stime!) * 1000) / TICKS_PER_SECOND;
-}
+/** CPU ms (user + system, all threads) the process has used so far. */
+const cpuMsOf = (pid: number) => processCpuSeconds(pid) * 1000;
 
 export interface CpuLoad extends LoadSummary {
   /** The API process's CPU over the load. */
