@@ -220,9 +220,7 @@ describe('batch scripts (real Redis)', () => {
     const [first, second, third] = await admitUsers(coupon, 3);
     const { redis } = world.env;
     await redis.zrem(coupon.keys.pending, second!.ticketId);
-    const ticketKey = `${coupon.keys.ticketPrefix}${second!.ticketId}`;
-
-    expect(await redis.ticketProgress(coupon.keys.pending, ticketKey, second!.ticketId)).toBe('queued');
+    expect(await redis.ticketsProgress(coupon.keys.pending, coupon.keys.ticketPrefix, second!.ticketId)).toEqual(['queued']);
     expect(await redis.zrange(coupon.keys.pending, 0, -1, 'WITHSCORES')).toEqual([
       first!.ticketId, '1', second!.ticketId, '2', third!.ticketId, '3',
     ]);
@@ -236,32 +234,33 @@ describe('batch scripts (real Redis)', () => {
       coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, 0, 10, 1, 0, 0,
       ...outcome(decided!.ticketId, 'rejected', 'SOLD_OUT'),
     );
-    const key = (id: string) => `${coupon.keys.ticketPrefix}${id}`;
-    expect(await redis.ticketProgress(coupon.keys.pending, key(decided!.ticketId), decided!.ticketId)).toBe('rejected');
+    const progress = (...ids: string[]) => redis.ticketsProgress(coupon.keys.pending, coupon.keys.ticketPrefix, ...ids);
+    expect(await progress(decided!.ticketId)).toEqual(['rejected']);
     expect(await redis.zscore(coupon.keys.pending, decided!.ticketId)).toBeNull();
 
-    await redis.del(key(orphan!.ticketId));
-    expect(await redis.ticketProgress(coupon.keys.pending, key(orphan!.ticketId), orphan!.ticketId)).toBe('orphan');
+    await redis.del(`${coupon.keys.ticketPrefix}${orphan!.ticketId}`);
     const unknown = randomUUID();
-    expect(await redis.ticketProgress(coupon.keys.pending, key(unknown), unknown)).toBe('gone');
+    // One call for a batch job's tickets: one status each, in order.
+    expect(await progress(decided!.ticketId, orphan!.ticketId, unknown)).toEqual(['rejected', 'orphan', 'gone']);
   });
 });
 
-describe('retire-coupon-state-5.lua (real Redis)', () => {
+describe('retire-coupon-state-6.lua (real Redis)', () => {
   it('gives a finished coupon’s state its retention once nothing is pending, and never extends it', async () => {
     const coupon = await world.freshCoupon();
     const { redis } = world.env;
     const { keys } = coupon;
     const [only] = await (async () => [await world.admit(coupon, randomUUID())])();
     await redis.set(keys.fence, 3);
-    const retire = (seconds: number) => redis.retireCouponState(keys.users, keys.pending, keys.seq, keys.meta, keys.fence, seconds);
+    await redis.set(keys.enqueued, 1);
+    const retire = (seconds: number) => redis.retireCouponState(keys.users, keys.pending, keys.seq, keys.meta, keys.fence, keys.enqueued, seconds);
 
     expect(await retire(100)).toBe(0); // a ticket still waits
     expect(await redis.ttl(keys.users)).toBe(-1);
 
     await redis.zrem(keys.pending, only!.ticketId);
     expect(await retire(100)).toBe(1);
-    for (const key of [keys.users, keys.seq, keys.meta, keys.fence]) {
+    for (const key of [keys.users, keys.seq, keys.meta, keys.fence, keys.enqueued]) {
       const ttl = await redis.ttl(key);
       expect(ttl).toBeGreaterThan(90);
       expect(ttl).toBeLessThanOrEqual(100);

@@ -99,7 +99,7 @@ async function admitOne(client: AdmissionClient, confirm: Confirm, couponCode: s
     decidedSeqFloor: 0,
   });
   if (result.outcome !== 'admitted') throw new BenchFault(`durability: the admission answered ${result.outcome}, not admitted`);
-  const job = issueJob({ ticketId: result.ticketId, couponCode });
+  const job = issueJob({ couponCode, ticketIds: [result.ticketId], maxSeq: result.seq });
   await queue.add(job.name, job.data, job.opts);
   if (replication) await ack!.confirmReplicated(replication);
   if (confirm === 'waitEach') {

@@ -13,7 +13,7 @@ import { issueJob, type IssueJobData } from '@coupons/shared/queue';
 import { couponScripts, ISSUE_QUEUE_NAME, queuePrefix } from '@coupons/shared/redis';
 import { openUntouchedCoupon, type TestEnvironment } from '@coupons/shared/testing';
 
-const CHUNK = 1_000;
+const CHUNK = 500; // the enqueuer's default ENQUEUE_MAX_BATCH
 
 /** A coupon of the bench's own, open now, with the given limit. */
 export async function insertBenchCoupon(db: Kysely<Database>, code: string, limit: number): Promise<void> {
@@ -62,18 +62,20 @@ export async function prefillAdmittedTickets(environment: TestEnvironment, queue
         }),
       );
     }
-    const ticketIds = (await Promise.all(replies)).map(({ outcome, ticketId }) => {
+    const admitted = (await Promise.all(replies)).map(({ outcome, ticketId, seq }) => {
       if (outcome !== 'admitted') throw new Error(`pre-fill: admission answered ${outcome}, not admitted`);
-      return ticketId;
+      return { ticketId, seq };
     });
-    await queue.addBulk(ticketIds.map((ticketId) => issueJob({ ticketId, couponCode })));
+    // One job per chunk, as an API's enqueuer batches a burst's admissions (issue-enqueuer.ts).
+    const job = issueJob({ couponCode, ticketIds: admitted.map((a) => a.ticketId), maxSeq: admitted.at(-1)!.seq });
+    await queue.add(job.name, job.data, job.opts);
   }
 }
 
-/** `count` jobs shaped like the issue jobs (same name, data and options), with no ticket behind them. */
+/** `count` jobs shaped like the issue jobs (same name and options; one ticket each), with no ticket behind them. */
 export async function prefillJobs(queue: Queue<IssueJobData>, couponCode: string, count: number): Promise<void> {
   for (let start = 0; start < count; start += CHUNK) {
     const size = Math.min(CHUNK, count - start);
-    await queue.addBulk(Array.from({ length: size }, () => issueJob({ ticketId: uuidv7(), couponCode })));
+    await queue.addBulk(Array.from({ length: size }, () => issueJob({ couponCode, ticketIds: [uuidv7()], maxSeq: 0 })));
   }
 }

@@ -8,6 +8,7 @@ import type { Database } from '@coupons/shared/db';
 import type { CouponJobData } from '@coupons/shared/queue';
 import { couponScripts, type CouponRedis } from '@coupons/shared/redis';
 import { HealRequests } from './admission/heal-requests.ts';
+import { IssueEnqueuer } from './admission/issue-enqueuer.ts';
 import type { ReplicaAck } from './admission/replica-ack.ts';
 import { CouponCatalog } from './coupons/coupon-catalog.ts';
 import { createIdentify, installIdentity } from './http/identity.ts';
@@ -87,7 +88,9 @@ export async function createApp(deps: AppDeps): Promise<ApiApp> {
 
   app.use(installIdentity(createIdentify(config, log)));
   // The hot paths of a burst first: express tries routers in order.
-  app.use(issueRequestsRouter({ config, scripts: couponScripts(redis, config.REDIS_PREFIX), db, queue, catalog, metrics, heals: new HealRequests(queue), replicaAck }));
+  const scripts = couponScripts(redis, config.REDIS_PREFIX);
+  const enqueuer = new IssueEnqueuer(queue, scripts, { maxBatch: config.ENQUEUE_MAX_BATCH, windowMs: config.ENQUEUE_WINDOW_MS });
+  app.use(issueRequestsRouter({ config, scripts, db, catalog, metrics, heals: new HealRequests(queue), replicaAck, enqueuer }));
   app.use(ticketsRouter(redis, db, config.REDIS_PREFIX, catalog));
   app.use(couponsRouter(db));
   app.use(meRouter(db));

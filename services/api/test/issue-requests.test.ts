@@ -22,8 +22,9 @@ describe('POST /v1/coupons/{code}/issue-requests', () => {
     });
     expect(res.headers.get('location')).toBe(res.body.pollUrl);
     expect(await countJobs(t)).toBe(jobsBefore + 1);
-    const job = await t.queue.getJob(res.body.ticketId);
-    expect(job?.data).toEqual({ ticketId: res.body.ticketId, couponCode: 'A0001' });
+    // Its job (one per batch of tickets admitted together: here a batch of one).
+    const job = await t.queue.getJob(`b-${res.body.ticketId}`);
+    expect(job?.data).toEqual({ couponCode: 'A0001', ticketIds: [res.body.ticketId], maxSeq: expect.any(Number) });
   });
 
   it('answers a resubmission with 200 and the same ticket, without a second job', async () => {

@@ -52,6 +52,10 @@ export const configFields = z.object({
 
   /** Per coupon: admitted-but-undecided tickets above this are answered 503 OVERLOADED. */
   ADMISSION_MAX_BACKLOG: int(1).default(100_000),
+  /** The most admitted tickets one BullMQ job carries (an API batches the tickets it admits per coupon: see issue-enqueuer.ts). */
+  ENQUEUE_MAX_BATCH: int(1).max(5_000).default(500),
+  /** How long an idle coupon's first admitted ticket waits for company before its job is added; 0: the next event-loop turn (batches still form while an add is in flight). */
+  ENQUEUE_WINDOW_MS: int(0).max(50).default(0),
   /** Seconds a client is told to wait (Retry-After) on 503. */
   RETRY_AFTER_SECONDS: seconds(1).default(2),
   /** How long a final ticket stays pollable in Redis (a winner's ticket is answered from Postgres after that). */

@@ -15,8 +15,8 @@ const SCRIPTS = {
   renewCouponLock: 'renew-lock-1.lua',
   releaseCouponLock: 'release-lock-1.lua',
   raiseCounterFloor: 'raise-counter-1.lua',
-  ticketProgress: 'ticket-progress-2.lua',
-  retireCouponState: 'retire-coupon-state-5.lua',
+  ticketsProgress: 'tickets-progress-1.lua',
+  retireCouponState: 'retire-coupon-state-6.lua',
   restoreWalletTickets: 'restore-wallet-tickets-1.lua',
   readCouponMirror: 'read-mirror-1.lua',
   flagCouponMirrorStale: 'flag-mirror-stale-1.lua',
@@ -49,6 +49,9 @@ export function registerCommands<R extends Redis>(redis: R): R & CouponCommands 
 
 type Arg = string | number;
 
+/** Where a ticket stands for the job that waits on it (tickets-progress-1.lua). */
+export type TicketProgress = 'queued' | 'issued' | 'rejected' | 'orphan' | 'gone';
+
 /** Typed signatures of the registered scripts (see each .lua header). */
 export interface CouponCommands {
   admitIssueRequest(
@@ -66,8 +69,8 @@ export interface CouponCommands {
   renewCouponLock(lock: string, token: string, leaseMs: number): Promise<number>;
   releaseCouponLock(lock: string, token: string): Promise<number>;
   raiseCounterFloor(counter: string, floor: number | string): Promise<number>;
-  ticketProgress(pending: string, ticket: string, ticketId: string): Promise<'queued' | 'issued' | 'rejected' | 'orphan' | 'gone'>;
-  retireCouponState(users: string, pending: string, seq: string, meta: string, fence: string, retentionSeconds: number): Promise<number>;
+  ticketsProgress(pending: string, ticketPrefix: string, ...ticketIds: string[]): Promise<TicketProgress[]>;
+  retireCouponState(users: string, pending: string, seq: string, meta: string, fence: string, enqueued: string, retentionSeconds: number): Promise<number>;
   restoreWalletTickets(users: string, ticketPrefix: string, ttlSeconds: number, ...wallets: Arg[]): Promise<number>;
   readCouponMirror(meta: string): Promise<[string, string, string]>;
   flagCouponMirrorStale(meta: string): Promise<number>;

@@ -1,5 +1,5 @@
 import { parseAdmissionReply, type AdmissionResult } from '../domain/admission.ts';
-import type { CouponCommands, CouponRedis } from './commands.ts';
+import type { CouponCommands, CouponRedis, TicketProgress } from './commands.ts';
 import { decodeMirror, type CouponMirror, type MirrorFigures } from './coupon-mirror.ts';
 import { couponKeys, ticketKey } from './keys.ts';
 
@@ -95,15 +95,20 @@ export function couponScripts(redis: CouponRedis, prefix: string) {
     /** The arrival counter moved up to at least `floor`. */
     raiseSeq: (couponCode: string, floor: number | string): Promise<number> => redis.raiseCounterFloor(keysOf(couponCode).seq, floor),
 
-    /** Where a job's ticket stands, put back in line if it fell out (ticket-progress-2.lua). */
-    ticketProgress(couponCode: string, ticketId: string): ReturnType<CouponCommands['ticketProgress']> {
-      return redis.ticketProgress(keysOf(couponCode).pending, ticketKey(prefix, couponCode, ticketId), ticketId);
+    /** Records that a queued job covers every arrival up to `seq` (see CouponKeys.enqueued). */
+    markEnqueued: (couponCode: string, seq: number): Promise<number> => redis.raiseCounterFloor(keysOf(couponCode).enqueued, seq),
+
+    /** Where a job's tickets stand, in order, each put back in line if it fell out (tickets-progress-1.lua). */
+    ticketsProgress(couponCode: string, ticketIds: readonly string[]): Promise<TicketProgress[]> {
+      if (ticketIds.length === 0) return Promise.resolve([]);
+      const keys = keysOf(couponCode);
+      return redis.ticketsProgress(keys.pending, keys.ticketPrefix, ...ticketIds);
     },
 
     /** A finished coupon's state given its retention, once nothing is pending (retire-coupon-state-5.lua). */
     retire(couponCode: string, retentionSeconds: number): Promise<number> {
       const keys = keysOf(couponCode);
-      return redis.retireCouponState(keys.users, keys.pending, keys.seq, keys.meta, keys.fence, retentionSeconds);
+      return redis.retireCouponState(keys.users, keys.pending, keys.seq, keys.meta, keys.fence, keys.enqueued, retentionSeconds);
     },
 
     /** Wallets made their users' tickets again (restore-wallet-tickets-1.lua); returns how many hashes were rewritten. */

@@ -18,6 +18,12 @@ export interface CouponKeys {
   lock: string;
   /** counter: fencing token, incremented on every lock grant. */
   fence: string;
+  /**
+   * counter: the highest arrival sequence a queued job covers (raised by an API once a batch's
+   * job exists). A pending ticket above it was admitted by an API that died before enqueueing:
+   * the reconciler gives it a job.
+   */
+  enqueued: string;
   /** prefix of the ticket hashes: `${ticketPrefix}${ticketId}`. */
   ticketPrefix: string;
 }
@@ -31,6 +37,7 @@ export function couponKeys(prefix: string, couponCode: string): CouponKeys {
     meta: `${base}:meta`,
     lock: `${base}:lock`,
     fence: `${base}:fence`,
+    enqueued: `${base}:enqueued`,
     ticketPrefix: `${base}:ticket:`,
   };
 }

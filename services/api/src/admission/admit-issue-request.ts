@@ -1,10 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Queue } from 'bullmq';
 import type { Kysely } from 'kysely';
 import type { Config } from '@coupons/shared/config';
 import { findWalletOfUser, type Database, type IssuedWallet } from '@coupons/shared/db';
 import { newTicketId, type AdmissionResult } from '@coupons/shared/domain';
-import { issueJob, type CouponJobData } from '@coupons/shared/queue';
+import type { IssueEnqueuer } from './issue-enqueuer.ts';
 import type { CouponScripts } from '@coupons/shared/redis';
 import { HttpError, unavailable } from '../errors/http-error.ts';
 import type { CatalogCoupon, CouponCatalog } from '../coupons/coupon-catalog.ts';
@@ -25,12 +24,13 @@ export interface AdmissionDeps {
   /** The coupon scripts on the admission connection. */
   scripts: CouponScripts;
   db: Kysely<Database>;
-  queue: Queue<CouponJobData>;
   catalog: CouponCatalog;
   metrics: ApiMetrics;
   heals: HealRequests;
   /** ADMISSION_DURABILITY=replica: a ticket is acknowledged only once a replica has it. */
   replicaAck?: ReplicaAck;
+  /** Adds the jobs: one per batch of tickets admitted together (see issue-enqueuer.ts). */
+  enqueuer: IssueEnqueuer;
 }
 
 /** The answer once the coupon is known to be exhausted: the common case late in a burst. */
@@ -80,7 +80,7 @@ function heldWallet(wallet: IssuedWallet): Admitted {
  * a second ticket.
  */
 export async function admitIssueRequest(deps: AdmissionDeps, couponCode: string, userId: string): Promise<Admitted | SoldOut> {
-  const { config, scripts, db, queue, catalog, metrics, replicaAck } = deps;
+  const { config, scripts, db, catalog, metrics, replicaAck } = deps;
   // Taken before any write of this request, so the confirmation covers all of them.
   const replication = replicaAck?.begin();
   const coupon = await catalog.find(couponCode);
@@ -128,8 +128,7 @@ export async function admitIssueRequest(deps: AdmissionDeps, couponCode: string,
     case 'not_ready':
       return answerWithoutFastPath(deps, coupon, userId);
     case 'admitted': {
-      const job = issueJob({ ticketId: result.ticketId, couponCode });
-      await queue.add(job.name, job.data, job.opts);
+      await deps.enqueuer.enqueue(couponCode, result.ticketId, result.seq);
       if (replication) await replicaAck!.confirmReplicated(replication);
       return { created: true, ticketId: result.ticketId, couponCode, status: 'queued', position: result.position };
     }

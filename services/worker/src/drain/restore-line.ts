@@ -24,7 +24,7 @@ export async function restoreLine(deps: WorkerDeps, couponCode: string, keys: Co
     // Only a ticket missing from the pending set can need putting back; for one still in line the
     // script would only report its status. Of those, 'queued' means it was put back now.
     const outOfLine = ticketIds.filter((_, i) => scores[i] === null);
-    const statuses = await Promise.all(outOfLine.map((ticketId) => scripts.ticketProgress(couponCode, ticketId)));
+    const statuses = await scripts.ticketsProgress(couponCode, outOfLine);
     restored += statuses.filter((status) => status === 'queued').length;
   } while (cursor !== '0');
   return restored;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, WaitingError, Worker, type Job } from 'bullmq';
 import { healJob, issueJob, type CouponJobData } from '@coupons/shared/queue';
-import { ISSUE_QUEUE_NAME, queuePrefix, ticketKey } from '@coupons/shared/redis';
+import { couponScripts, ISSUE_QUEUE_NAME, queuePrefix, ticketKey } from '@coupons/shared/redis';
 import { waitFor } from '@coupons/shared/testing';
 import { DrainCoalescer } from '../../src/drain/drain-coalescer.ts';
 import { issueJobProcessor } from '../../src/queue/issue-job-processor.ts';
@@ -24,7 +24,7 @@ describe('issueJobProcessor', () => {
   });
 
   const enqueue = async (couponCode: string, ticketId: string): Promise<Job<CouponJobData>> => {
-    const job = issueJob({ ticketId, couponCode });
+    const job = issueJob({ couponCode, ticketIds: [ticketId], maxSeq: 0 });
     return queue.add(job.name, job.data, job.opts);
   };
 
@@ -66,7 +66,7 @@ describe('issueJobProcessor', () => {
     await issueJobProcessor(t.deps, new DrainCoalescer(t.deps))(job);
     expect(await t.env.redis.zscore(keys.pending, orphan!.ticketId)).toBeNull();
     expect(await t.env.redis.exists(ticketKey(t.prefix, code, orphan!.ticketId))).toBe(0);
-    expect(await t.env.redis.ticketProgress(keys.pending, ticketKey(t.prefix, code, orphan!.ticketId), orphan!.ticketId)).toBe('gone');
+    expect(await couponScripts(t.env.redis, t.prefix).ticketsProgress(code, [orphan!.ticketId])).toEqual(['gone']);
     // The orphan took no coupon; the next arrival got one.
     expect(await statusesOf(t, code, [next!])).toEqual(['issued']);
     expect(await couponRow(t.deps.db, code)).toMatchObject({ issued_quantity: 1, decided_seq: String(next!.seq) });
@@ -135,11 +135,11 @@ describe('issueJobProcessor', () => {
     try {
       const token = 'unit-token';
       const job = await manual.getNextJob(token);
-      expect(job?.id).toBe(ticket!.ticketId);
+      expect(job?.id).toBe(`b-${ticket!.ticketId}`);
       const drains = new DrainCoalescer(t.deps);
       drains.stop();
       await expect(issueJobProcessor(t.deps, drains)(job!, token)).rejects.toBeInstanceOf(WaitingError);
-      expect(await queue.getJobState(ticket!.ticketId)).toBe('waiting');
+      expect(await queue.getJobState(`b-${ticket!.ticketId}`)).toBe('waiting');
       expect(await statusesOf(t, code, [ticket!])).toEqual(['queued']);
     } finally {
       await manual.close();

@@ -23,7 +23,7 @@ describe('startIssueWorker (in process)', () => {
   });
 
   const enqueue = async (couponCode: string, ticketId: string) => {
-    const job = issueJob({ ticketId, couponCode });
+    const job = issueJob({ couponCode, ticketIds: [ticketId], maxSeq: 0 });
     await queue.add(job.name, job.data, job.opts);
   };
 
@@ -83,7 +83,7 @@ describe('startIssueWorker (in process)', () => {
     await insertCoupon(t.deps.db, code, 2);
     const [ticket] = await openAndAdmit(t, code, 2, 1);
     await enqueue(code, ticket!.ticketId);
-    expect(await queue.getJobState(ticket!.ticketId)).toBe('waiting');
+    expect(await queue.getJobState(`b-${ticket!.ticketId}`)).toBe('waiting');
     expect(await statusesOf(t, code, [ticket!])).toEqual(['queued']);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
 import { createDb } from '@coupons/shared/db';
-import { issueJob, type CouponJobData } from '@coupons/shared/queue';
+import { issueJob, ticketsOfJob, type CouponJobData, type IssueJobData } from '@coupons/shared/queue';
 import { ISSUE_QUEUE_NAME, queuePrefix, ticketKey } from '@coupons/shared/redis';
 import { waitFor } from '@coupons/shared/testing';
 import { Reconciler } from '../../src/queue/reconciler.ts';
@@ -25,9 +25,11 @@ describe('Reconciler', () => {
     await t.cleanup();
   });
 
-  const jobIds = async () => (await queue.getJobs(['waiting', 'failed', 'active', 'delayed'])).map((job) => job.id).sort();
+  const liveJobs = () => queue.getJobs(['waiting', 'failed', 'active', 'delayed']);
+  /** The tickets the queue's jobs wait on, sorted. */
+  const ticketsInJobs = async () => (await liveJobs()).flatMap((job) => ticketsOfJob(job.data as IssueJobData)).sort();
 
-  it('re-enqueues admitted tickets without a job (and orphans), once', async () => {
+  it('gives admitted tickets that no job covers (and orphans) one job, once', async () => {
     const code = 'RC0001';
     await insertCoupon(t.deps.db, code, 5);
     const tickets = await openAndAdmit(t, code, 5, 3);
@@ -35,8 +37,11 @@ describe('Reconciler', () => {
     const reconciler = new Reconciler(t.deps, queue);
 
     expect(await reconciler.runOnce()).toBe(3);
-    expect(await jobIds()).toEqual(tickets.map((ticket) => ticket.ticketId).sort());
-    expect((await queue.getJob(tickets[0]!.ticketId))?.data).toEqual({ ticketId: tickets[0]!.ticketId, couponCode: code });
+    expect(await ticketsInJobs()).toEqual(tickets.map((ticket) => ticket.ticketId).sort());
+    const [job] = await liveJobs();
+    expect(job!.data).toEqual({ couponCode: code, ticketIds: tickets.map((ticket) => ticket.ticketId), maxSeq: tickets[2]!.seq });
+    // The enqueued mark covers them now (CouponKeys.enqueued).
+    expect(await t.env.redis.get(t.keysOf(code).enqueued)).toBe(String(tickets[2]!.seq));
     expect(logs.messages('reconciler re-enqueued tickets without a live job').at(-1)).toMatchObject({ requeued: 3 });
     // Their jobs are live now: nothing more to do.
     expect(await reconciler.runOnce()).toBe(0);
@@ -49,7 +54,7 @@ describe('Reconciler', () => {
     await openAndAdmit(t, code, 5, 2);
     const reconciler = new Reconciler(t.depsWith({ RECONCILE_GRACE_MS: 60_000 }), queue);
     expect(await reconciler.runOnce()).toBe(0);
-    expect(await jobIds()).toEqual([]);
+    expect(await ticketsInJobs()).toEqual([]);
     await t.env.redis.del(t.keysOf(code).pending);
   });
 
@@ -57,18 +62,19 @@ describe('Reconciler', () => {
     const code = 'RC0003';
     await insertCoupon(t.deps.db, code, 5);
     const [ticket] = await openAndAdmit(t, code, 5, 1);
-    const job = issueJob({ ticketId: ticket!.ticketId, couponCode: code });
+    const job = issueJob({ couponCode: code, ticketIds: [ticket!.ticketId], maxSeq: ticket!.seq });
+    await t.env.redis.set(t.keysOf(code).enqueued, ticket!.seq); // as the API marks it once the job exists
     await queue.add(job.name, job.data, { ...job.opts, attempts: 1 });
     const manual = new Worker<CouponJobData>(ISSUE_QUEUE_NAME, null, { connection: t.bullConnection(), prefix: queuePrefix(t.prefix) });
     try {
       const active = await manual.getNextJob('unit-token');
       await active!.moveToFailed(new Error('Postgres was down'), 'unit-token');
-      expect(await queue.getJobState(ticket!.ticketId)).toBe('failed');
+      expect(await queue.getJobState(job.opts.jobId!)).toBe('failed');
     } finally {
       await manual.close();
     }
     expect(await new Reconciler(t.deps, queue).runOnce()).toBe(1);
-    expect(await queue.getJobState(ticket!.ticketId)).toBe('waiting');
+    expect(await queue.getJobState(job.opts.jobId!)).toBe('waiting');
     await t.env.redis.del(t.keysOf(code).pending);
   });
 
@@ -81,7 +87,7 @@ describe('Reconciler', () => {
     const tickets = await openAndAdmit(t, healthy, 5, 2);
 
     expect(await new Reconciler(t.deps, queue).runOnce()).toBe(2);
-    expect(await jobIds()).toEqual(tickets.map((ticket) => ticket.ticketId).sort());
+    expect(await ticketsInJobs()).toEqual(tickets.map((ticket) => ticket.ticketId).sort());
     const failures = logs.messages('reconcile of a coupon failed; the others go on').filter((entry) => entry.coupon === broken);
     expect(failures.length).toBeGreaterThan(0);
     expect(failures[0]!.err).toMatch(/WRONGTYPE/);
@@ -137,7 +143,7 @@ describe('Reconciler', () => {
     reconciler.start();
     try {
       const [ticket] = await openAndAdmit(t, code, 5, 1);
-      await waitFor(async () => (await queue.getJob(ticket!.ticketId)) !== undefined, { timeoutMs: 10_000, message: 'the timer to re-enqueue the ticket' });
+      await waitFor(async () => (await ticketsInJobs()).includes(ticket!.ticketId), { timeoutMs: 10_000, message: 'the timer to re-enqueue the ticket' });
     } finally {
       await reconciler.stop();
     }
