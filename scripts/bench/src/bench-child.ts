@@ -19,6 +19,8 @@ export interface BenchChild {
   output(): string;
   /** SIGTERM, SIGKILL after a grace period; resolves once it has exited. */
   stop(): Promise<void>;
+  /** Its process id (the cost phase reads its CPU). */
+  pid: number;
 }
 
 export async function startBenchChild(entry: BenchChildEntry, env: Record<string, string>, teardown: Teardown): Promise<BenchChild> {
@@ -45,5 +47,5 @@ export async function startBenchChild(entry: BenchChildEntry, env: Record<string
     await stop();
     throw error;
   }
-  return { port: Number(READY.exec(output)![1]), output: () => output, stop };
+  return { port: Number(READY.exec(output)![1]), pid: child.pid!, output: () => output, stop };
 }

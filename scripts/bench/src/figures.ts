@@ -3,6 +3,7 @@
 import { percentile, type LatencySummary } from '@coupons/harness/verify';
 import type { LoadSummary } from './http-load.ts';
 import type { AuthCost } from './auth-cost.ts';
+import type { CostMeasurements } from './cost.ts';
 
 /** A pre-filled queue drained by worker processes, timed from the queue's resume. */
 export interface DrainResult {
@@ -124,6 +125,7 @@ export interface BenchMeasurements {
   scaling?: DrainResult[];
   durability?: DurabilityMeasurements;
   auth?: AuthCost;
+  cost?: CostMeasurements;
 }
 
 export type Unit = 'req/s' | 'decisions/s' | 'jobs/s' | 'admissions/s' | 'ms' | 'count' | 'µs CPU';
@@ -212,6 +214,23 @@ export function computeFigures(m: BenchMeasurements): FigureRow[] {
         'plain',
         { of: 'ratio', op: '<=', value: 1.15 },
         { ours: jwt.latency.p99, reference: trusted.latency.p99 },
+      ),
+    );
+  }
+  if (m.cost) {
+    const { admitted, soldOut, polls, echoPerRequestUs } = m.cost;
+    const redisUs = (s: typeof admitted) => ({ value: s.perUnitUs.redis ?? 0, unit: 'µs CPU' as const });
+    rows.push(
+      row('cost', `Redis CPU per admitted ticket, end to end (admission, enqueue, drain, resolve), ${count(admitted.units)} tickets`, redisUs(admitted), null, 'plain', { of: 'value', op: '<=', value: 40 }),
+      row('cost', `Redis CPU per SOLD_OUT answer, ${count(soldOut.units)} answers`, redisUs(soldOut), null, 'plain', { of: 'value', op: '<=', value: 10 }),
+      row('cost', `Redis CPU per poll of a final ticket, ${count(polls.units)} polls`, redisUs(polls), null, 'plain', { of: 'value', op: '<=', value: 10 }),
+      row(
+        'cost',
+        'API CPU per admitted request / the bare echo\'s per request',
+        { value: admitted.perUnitUs.api ?? 0, unit: 'µs CPU' },
+        { value: echoPerRequestUs, unit: 'µs CPU' },
+        'plain',
+        { of: 'ratio', op: '<=', value: 1.5 },
       ),
     );
   }

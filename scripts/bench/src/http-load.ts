@@ -59,6 +59,8 @@ export interface LoadTarget {
   identity?: ClientIdentity;
   /** Called once the users' tokens are minted, right before the first request: where a measurement starts. */
   onStart?: () => void;
+  /** Gets every request's record once the load is over (the cost phase polls the tickets). */
+  onRecords?: (records: readonly RecordedRequest[]) => void;
 }
 
 export interface LoadSettings {
@@ -84,7 +86,9 @@ export async function sendIssueRequests(label: string, target: LoadTarget, count
     return `${label}: ${formatCount(answered)} / ${formatCount(count)} answered (${formatCount(rate)}/s, ${((Date.now() - started) / 1000).toFixed(0)} s)`;
   });
   try {
-    return summarizeLoad(await load.done);
+    const records = await load.done;
+    target.onRecords?.(records);
+    return summarizeLoad(records);
   } finally {
     settings.progress.stop();
     await stop(); // a finished autocannon ignores it; this drops it from what Ctrl-C undoes

@@ -1,5 +1,6 @@
 // The markdown report (figures with ratios and targets, then what each load and drain saw)
 // and its JSON twin. Pure: formatReport takes a finished report.
+import type { CostMeasurements } from './cost.ts';
 import type { BenchOptions } from './cli-args.ts';
 import { DURABILITY_LABELS, DURABILITY_SETUPS, type AdmissionRun, type BenchMeasurements, type DrainResult, type DurabilityMeasurements, type FigureRow, type Quantity, type Target } from './figures.ts';
 import type { LoadSummary } from './http-load.ts';
@@ -141,6 +142,30 @@ export function waitCell(run: Pick<AdmissionRun, 'admissions' | 'waitRounds'>): 
   return `${count(waitRounds)} (${count(admissions / waitRounds)} admissions each)`;
 }
 
+const ROLES = ['api', 'worker', 'redis', 'postgres', 'load generator'] as const;
+
+/** CPU per unit of work, process by process, and Redis's time by command family per admitted ticket. */
+export function costTable(cost: CostMeasurements): string {
+  const us = (value: number | undefined) => (value === undefined ? '—' : value.toFixed(1));
+  const rows = (['admitted', 'soldOut', 'polls'] as const).map((name) => {
+    const stage = cost[name];
+    const label = { admitted: 'per admitted ticket (end to end)', soldOut: 'per SOLD_OUT answer', polls: 'per poll' }[name];
+    return [label, count(stage.units), ...ROLES.map((role) => us(stage.perUnitUs[role]))];
+  });
+  const families = cost.admitted.cpu.redisUsecByFamily;
+  const byFamily = Object.entries(families)
+    .filter(([, usec]) => usec > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([family, usec]) => `${family} ${(usec / Math.max(1, cost.admitted.units)).toFixed(1)} µs (${count(cost.admitted.cpu.redisCallsByFamily[family] ?? 0)} calls)`);
+  return [
+    `CPU per unit of work, µs (user + system; private redis-server; 2 API + 2 worker processes; bare echo ${us(cost.echoPerRequestUs)} µs per request):`,
+    '',
+    markdownTable(['unit', 'count', ...ROLES], rows),
+    '',
+    `Redis per admitted ticket by command family (commandstats): ${byFamily.join(' · ')}; Redis memory ${Math.round(cost.redisBytesPerTicket)} B per admitted ticket once all were final.`,
+  ].join('\n');
+}
+
 export function durabilityTable({ runs }: DurabilityMeasurements): string {
   return markdownTable(
     ['admission in Redis (admit script + Queue.add), no HTTP', 'admissions', 'in flight', 'time', 'admissions/s', 'runs (admissions/s)', 'p50', 'p99', 'max', 'WAITs', 'refused (503)'],
@@ -217,6 +242,7 @@ export function formatReport(report: BenchReport): string {
   }
   if (loads.length > 0) lines.push(loadTable(loads), '');
   if (drains.length > 0) lines.push(drainTable(drains), '');
+  if (m.cost) lines.push(costTable(m.cost), '');
   if (m.durability) lines.push(durabilityNote(m.durability), '', durabilityTable(m.durability), '');
   lines.push(failed.length === 0 ? 'Targets: all met ✓' : `Targets: missed by ${failed.join(', ')} ✗`);
   return `${lines.join('\n')}\n`;

@@ -11,6 +11,7 @@ import { durabilityPhase } from './durability.ts';
 import { computeFigures, type BenchMeasurements, type DrainResult } from './figures.ts';
 import { sendIssueRequests, type LoadSummary } from './http-load.ts';
 import { measureCpuPerAdmitted, type AcceptApi, type AuthCost } from './auth-cost.ts';
+import { costPhase } from './cost.ts';
 import { createClientIdentity, trustedHeaderIdentity, type ClientIdentity } from '@coupons/harness/identity';
 import { machineInfo } from './machine.ts';
 import { openUntouchedCoupon } from '@coupons/shared/testing';
@@ -226,6 +227,7 @@ export async function runBench(ctx: BenchContext): Promise<BenchReport> {
   if (ctx.options.auth !== 'trusted-header') ctx.identity = await createClientIdentity(ctx.options.auth);
   if (phases.includes('accept')) measurements.accept = await acceptPhase(ctx);
   if (phases.includes('auth')) measurements.auth = await authPhase(ctx);
+  if (phases.includes('cost')) measurements.cost = await costPhase(ctx);
   let seedDecisions: DrainResult | undefined;
   if (phases.includes('drain')) {
     const { seedDecisions: decisions, ...drain } = await drainPhase(ctx);

@@ -17,7 +17,7 @@ describe('parseBenchArgs', () => {
   });
 
   it('has the durability phase, its own counts, and a smaller one under --quick', () => {
-    expect(parse()).toMatchObject({ durabilityAdmissions: 20_000, durabilityInFlight: 200, phases: ['accept', 'auth', 'drain', 'seed', 'scaling', 'durability'], auth: 'trusted-header' });
+    expect(parse()).toMatchObject({ durabilityAdmissions: 20_000, durabilityInFlight: 200, phases: ['accept', 'auth', 'cost', 'drain', 'seed', 'scaling', 'durability'], auth: 'trusted-header' });
     expect(parse('--quick')).toMatchObject({ durabilityAdmissions: 2_000, repeat: 1 });
     expect(parse('--only', 'durability', '--admissions', '8000', '--in-flight', '50', '--repeat', '3')).toMatchObject({
       phases: ['durability'],
@@ -26,6 +26,13 @@ describe('parseBenchArgs', () => {
       repeat: 3,
     });
     expect(() => parse('--in-flight', '0')).toThrow(/--in-flight must be a whole number/);
+  });
+
+  it('has the cost phase and its size, smaller under --quick', () => {
+    expect(parse()).toMatchObject({ costAdmissions: 20_000 });
+    expect(parse('--quick')).toMatchObject({ costAdmissions: 4_000 });
+    expect(parse('--only', 'cost', '--cost-admissions', '200000')).toMatchObject({ phases: ['cost'], costAdmissions: 200_000 });
+    expect(() => parse('--cost-admissions', '5')).toThrow(/--cost-admissions must be a whole number/);
   });
 
   it('runs the auth phase and takes --auth for P1 and the seed scenario', () => {

@@ -31,18 +31,35 @@ export function issueJobProcessor(deps: WorkerDeps, drains: DrainCoalescer): Pro
       if (!(await drains.healSoon(job.data.couponCode))) throw new Error(`coupon ${job.data.couponCode} is locked by another worker; the heal is retried`);
       return;
     }
-    const { couponCode } = job.data;
-    let waiting = ticketsOfJob(job.data as IssueJobData | LegacyIssueJobData);
-    for (;;) {
+    const data = job.data as IssueJobData | LegacyIssueJobData;
+    const { couponCode } = data;
+    let waiting = ticketsOfJob(data);
+    /** Repairs the tickets' places in line and keeps those still undecided ('gone': nothing left to wait for). */
+    const stillWaiting = async () => {
       const progress = await scripts.ticketsProgress(couponCode, waiting);
-      // Final, or 'gone' (expired or lost, and nothing waits in line for it): nothing left to wait for.
       waiting = waiting.filter((_, i) => progress[i] === 'queued' || progress[i] === 'orphan');
-      if (waiting.length === 0) return;
+      return waiting.length > 0;
+    };
+    if (!(await stillWaiting())) return;
+    // While the coupon's decided mark is below the job's highest arrival sequence, some of its
+    // tickets are surely undecided (drains decide in arrival order): one small read a turn instead
+    // of a look at every ticket. Once it has passed, the tickets themselves are looked at (one may
+    // have fallen out of line and been put back), and from then on every turn.
+    let byMark = 'maxSeq' in data && data.maxSeq > 0;
+    for (;;) {
       if (drains.isStopping) {
         await job.moveToWait(token);
         throw new WaitingError();
       }
-      if ((await drains.drainSoon(couponCode)) === 0) await delay(NO_PROGRESS_WAIT_MS);
+      const attempt = await drains.drainSoon(couponCode);
+      if (attempt === 0) {
+        // Nothing decidable (or the coupon's state is being healed): look at the tickets themselves.
+        await delay(NO_PROGRESS_WAIT_MS);
+      } else if (byMark && BigInt((await scripts.readMirror(couponCode)).decidedSeq) < BigInt((data as IssueJobData).maxSeq)) {
+        continue;
+      }
+      byMark = false;
+      if (!(await stillWaiting())) return;
     }
   };
 }
