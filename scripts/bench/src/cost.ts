@@ -9,7 +9,7 @@
 // CPU accounting is far steadier than throughput on a shared machine: changes are judged by it.
 import { startLocalCluster } from '@coupons/harness/cluster';
 import { call, type RecordedRequest } from '@coupons/harness/load';
-import { cpuPer, processCpuSeconds, startCpuMeter, type CpuReport } from '@coupons/harness/measure';
+import { cpuPerRole, processCpuSeconds, startCpuMeter, type CpuReport } from '@coupons/harness/measure';
 import { startRedisServer, waitFor } from '@coupons/shared/testing';
 import { startBenchChild } from './bench-child.ts';
 import { loadSettings, type BenchContext } from './bench-context.ts';
@@ -37,18 +37,8 @@ export interface CostMeasurements {
   redisBytesPerTicket: number;
 }
 
-/** api-1 + api-2 → api; worker-1 + worker-2 → worker. */
-function byRole(perUnit: Record<string, number>): Record<string, number> {
-  const roles: Record<string, number> = {};
-  for (const [name, value] of Object.entries(perUnit)) {
-    const role = name.replace(/-\d+$/, '');
-    roles[role] = (roles[role] ?? 0) + value;
-  }
-  return roles;
-}
-
 function stage(cpu: CpuReport, units: number): CostStage {
-  return { units, cpu, perUnitUs: byRole(cpuPer(cpu, units)) };
+  return { units, cpu, perUnitUs: cpuPerRole(cpu, units) };
 }
 
 /** GET every ticket once, 32 at a time, as its owner. */

@@ -15,7 +15,24 @@ export interface BurstReport {
   serviceWarnings: { message: string; count: number; services: string[] }[];
   /** Redis memory of a local cluster's event (null with --url: the burst does not know that Redis). */
   memory?: MemoryReport | null;
+  /** CPU of a local cluster's processes over the whole run (load, drain, polls); null with --url. */
+  cpu?: BurstCpu | null;
 }
+
+export interface BurstCpu {
+  /** µs of CPU per admitted ticket (a 202) and per request, by role (api, worker, redis, postgres, load generator). */
+  perAdmittedUs: Record<string, number>;
+  perRequestUs: Record<string, number>;
+  /** Redis µs per admitted ticket by command family (commandstats). */
+  redisPerAdmittedUsByFamily: Record<string, number>;
+  /** Whether Redis was the run's own (--private-redis): otherwise its figures include everyone's. */
+  privateRedis: boolean;
+}
+
+const cpuLine = (perUnit: Record<string, number>) =>
+  Object.entries(perUnit)
+    .map(([role, us]) => `${role} ${us.toFixed(0)}`)
+    .join(' · ');
 
 /** The memory lines of the text report. */
 export function formatMemory(m: MemoryReport): string[] {
@@ -100,6 +117,12 @@ export function formatReport(report: BurstReport): string {
     `Errors:            ${v.serverErrors} server errors (5xx), ${v.unavailable} × 503 UNAVAILABLE, ${v.unanswered} unanswered, ${v.unexpectedAnswers} unexpected; ${formatCount(v.overloaded)} × 503 OVERLOADED (backpressure, not an error)`,
   ];
   if (report.memory) lines.push(...formatMemory(report.memory));
+  if (report.cpu) {
+    lines.push(
+      `CPU, µs:           per admitted ticket: ${cpuLine(report.cpu.perAdmittedUs)}; per request: ${cpuLine(report.cpu.perRequestUs)}` +
+        (report.cpu.privateRedis ? '' : ' (shared Redis: --private-redis for exact Redis figures)'),
+    );
+  }
   if (report.serviceWarnings.length > 0) {
     lines.push('', 'Service warnings:');
     for (const w of report.serviceWarnings.slice(0, 10)) lines.push(`  ${formatCount(w.count)} × ${w.message} (${w.services.join(', ')})`);

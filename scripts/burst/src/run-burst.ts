@@ -3,13 +3,16 @@ import { createDb } from '@coupons/shared/db';
 import { startRedisServer, waitFor, type RedisServer } from '@coupons/shared/testing';
 import type { BurstOptions } from './cli-args.ts';
 import { serviceWarnings, startLocalCluster, type LocalCluster } from '@coupons/harness/cluster';
+import { startCpuMeter } from '@coupons/harness/measure';
 import { planRequests, runLoad } from '@coupons/harness/load';
 import { createClientIdentity } from '@coupons/harness/identity';
 import { pollTickets, ticketsOf } from '@coupons/harness/poll';
 import { couponFactsFromApi, couponFactsFromPostgres, verifyRun, type CouponFacts } from '@coupons/harness/verify';
 import { formatCount, type CliContext } from '@coupons/harness/cli';
-import { groupWarnings, machineInfo, type BurstReport } from './report.ts';
+import { groupWarnings, machineInfo, type BurstCpu, type BurstReport } from './report.ts';
 import { ensureLocalServers } from '@coupons/local-servers';
+import { cpuPerRole, type CpuReport } from '@coupons/harness/measure';
+import type { RecordedRequest } from '@coupons/harness/load';
 import {
   afterCouponStateExpired,
   afterTicketsExpired,
@@ -96,6 +99,14 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
     let atLastAdmission = 0;
     let censusAtLastAdmission: CensusRow[] = [];
 
+    // CPU of every process of the run, from the first request to the last poll (issue 12's figures).
+    const cpuMeter = cluster
+      ? await startCpuMeter({
+          processes: Object.fromEntries(cluster.services.map(({ name, process }) => [name, process.child.pid!])),
+          redis: cluster.environment.redis,
+          db: cluster.environment.db,
+        })
+      : null;
     const plan = planRequests(options.demand, options.requests);
     await identity.prepare(plan.map((request) => request.userId));
     log(`sending ${formatCount(plan.length)} requests over ${options.connections} connections to ${urls.length} API(s)`);
@@ -129,6 +140,7 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
     const coupons = await readFacts(options, cluster, urls, codes);
     const startedAt = requests.reduce((first, r) => Math.min(first, r.sentAt), Infinity);
     const verdict = verifyRun({ fresh: cluster !== null, startedAt, requests, tickets, decidedAt, coupons });
+    const cpuReport = cpuMeter ? await cpuMeter.stop() : null;
     const peak = sampler ? await sampler.stop() : null;
     let memory: MemoryReport | null = null;
     if (cluster && redis && baseline !== null && peak !== null) {
@@ -175,6 +187,7 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
       verdict,
       serviceWarnings: cluster ? groupWarnings(serviceWarnings(cluster)) : [],
       memory,
+      cpu: cpuReport ? burstCpu(cpuReport, requests, privateRedis !== null) : null,
     };
   } finally {
     progress.stop();
@@ -184,4 +197,14 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
     }
     await privateRedis?.close();
   }
+}
+
+function burstCpu(report: CpuReport, requests: readonly RecordedRequest[], privateRedis: boolean): BurstCpu {
+  const admitted = requests.filter((r) => r.status === 202).length;
+  return {
+    perAdmittedUs: cpuPerRole(report, admitted),
+    perRequestUs: cpuPerRole(report, requests.length),
+    redisPerAdmittedUsByFamily: Object.fromEntries(Object.entries(report.redisUsecByFamily).map(([family, usec]) => [family, admitted > 0 ? usec / admitted : 0])),
+    privateRedis,
+  };
 }

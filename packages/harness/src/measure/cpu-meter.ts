@@ -141,3 +141,13 @@ export async function startCpuMeter(sources: CpuSources): Promise<CpuMeter> {
 export function cpuPer(report: CpuReport, units: number): Record<string, number> {
   return Object.fromEntries(Object.entries(report.seconds).map(([name, seconds]) => [name, units > 0 ? (seconds * 1e6) / units : 0]));
 }
+
+/** The same, summed by role: api-1 + api-2 → api, worker-1 + … → worker. */
+export function cpuPerRole(report: CpuReport, units: number): Record<string, number> {
+  const roles: Record<string, number> = {};
+  for (const [name, value] of Object.entries(cpuPer(report, units))) {
+    const role = name.replace(/-\d+$/, '');
+    roles[role] = (roles[role] ?? 0) + value;
+  }
+  return roles;
+}

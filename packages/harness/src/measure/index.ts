@@ -1,1 +1,1 @@
-export { startCpuMeter, cpuPer, processCpuSeconds, redisCpu, commandFamily, type CpuMeter, type CpuReport, type CpuSources } from './cpu-meter.ts';
+export { startCpuMeter, cpuPer, cpuPerRole, processCpuSeconds, redisCpu, commandFamily, type CpuMeter, type CpuReport, type CpuSources } from './cpu-meter.ts';

@@ -14,9 +14,9 @@ const NO_PROGRESS_WAIT_MS = 25;
  * irrelevant. An API adds one job per batch of tickets it admitted (see issueJob), so one job
  * usually waits on many tickets; each turn asks where all of them stand in one script call.
  *
- * Each turn first repairs the tickets' places in line (tickets-progress-1.lua puts a queued
+ * Looking at its tickets also repairs their places in line (tickets-progress-1.lua puts a queued
  * ticket that fell out of the pending set back, with its own sequence), so a later arrival is
- * never decided before it. A pending id whose ticket hash is gone (an "orphan") still drives a
+ * never decided before it; the drain itself restores the line first too (restore-line.ts). A pending id whose ticket hash is gone (an "orphan") still drives a
  * drain, which decides it away, so it cannot inflate the backlog forever.
  *
  * A heal job (from an API that found the coupon's Redis state missing or behind Postgres)
@@ -40,12 +40,13 @@ export function issueJobProcessor(deps: WorkerDeps, drains: DrainCoalescer): Pro
       waiting = waiting.filter((_, i) => progress[i] === 'queued' || progress[i] === 'orphan');
       return waiting.length > 0;
     };
-    if (!(await stillWaiting())) return;
     // While the coupon's decided mark is below the job's highest arrival sequence, some of its
     // tickets are surely undecided (drains decide in arrival order): one small read a turn instead
     // of a look at every ticket. Once it has passed, the tickets themselves are looked at (one may
-    // have fallen out of line and been put back), and from then on every turn.
+    // have fallen out of line and been put back), and from then on every turn. A job without a
+    // mark (the reconciler's, an older version's) looks at its tickets first, repairing the line.
     let byMark = 'maxSeq' in data && data.maxSeq > 0;
+    if (!byMark && !(await stillWaiting())) return;
     for (;;) {
       if (drains.isStopping) {
         await job.moveToWait(token);
