@@ -21,10 +21,11 @@ RUN pnpm fetch --prod
 COPY packages/shared/ packages/shared/
 COPY services/api/ services/api/
 COPY services/worker/ services/worker/
-# Not --offline: pnpm 12's deploy resolves the deployed folder's own lockfile and needs the
-# registry's package metadata, which `pnpm fetch` does not store (only the packages themselves).
-RUN pnpm --filter @coupons/api deploy --prod /out/api
-RUN pnpm --filter @coupons/worker deploy --prod /out/worker
+# --prefer-offline, not --offline: pnpm 12's deploy resolves the deployed folder's own lockfile and
+# needs the registry's package metadata, which `pnpm fetch` does not store (only the packages);
+# what is cached is used, the rest fetched.
+RUN pnpm --filter @coupons/api deploy --prod --prefer-offline /out/api
+RUN pnpm --filter @coupons/worker deploy --prod --prefer-offline /out/worker
 
 # What both services run on: the node user (uid 1000), read-only application files owned by root.
 FROM ${NODE_IMAGE} AS runtime
