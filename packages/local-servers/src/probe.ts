@@ -25,7 +25,10 @@ export async function acceptsConnections(host: string, port: number, timeoutMs =
   return socket !== null;
 }
 
-/** A Redis server at host:port answers PING (an inline command: no client library needed). */
+/**
+ * A Redis server at host:port answers PING (an inline command: no client library needed). One
+ * still loading its AOF answers LOADING: not yet; one asking for a password answers NOAUTH: there.
+ */
 export async function answersPing(host: string, port: number, timeoutMs = 500): Promise<boolean> {
   const socket = await connect(host, port, timeoutMs);
   if (!socket) return false;

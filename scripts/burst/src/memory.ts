@@ -5,7 +5,7 @@
 // has expired (EVENT_RETENTION_SECONDS) and the ticket hashes too (TICKET_TTL_SECONDS).
 // The figures are the event's alone only on a private Redis (--private-redis, --memory).
 import { setTimeout as delay } from 'node:timers/promises';
-import { couponKeys, queuePrefix } from '@coupons/shared/redis';
+import { couponKeys, parseRedisInfo, queuePrefix } from '@coupons/shared/redis';
 import type { createRedis } from '@coupons/shared/runtime';
 import { waitFor } from '@coupons/shared/testing';
 
@@ -133,8 +133,8 @@ export interface MemoryReport {
  * and client buffers (they follow the connections open at the moment, not the data).
  */
 export async function usedMemory(redis: Redis): Promise<number> {
-  const info = await redis.info('memory');
-  const field = (name: string) => Number(new RegExp(String.raw`(?:^|\r\n)${name}:(\d+)`).exec(info)?.[1] ?? 0);
+  const info = parseRedisInfo(await redis.info('memory'));
+  const field = (name: string) => Number(info[name] ?? 0);
   return field('used_memory') - field('used_memory_scripts') - field('mem_clients_normal');
 }
 

@@ -15,7 +15,8 @@ import { createIdentify, installIdentity } from './http/identity.ts';
 import { notFoundHandler, problemMiddleware } from './errors/problem-middleware.ts';
 import { refuseOversizedBodies } from './http/body-limit.ts';
 import { createOpsApp } from './ops-app.ts';
-import { noSniff, privateResponse } from './http/response-headers.ts';
+import { apiExpress } from './http/api-router.ts';
+import { privateResponse } from './http/response-headers.ts';
 import { createApiMetrics, type ApiMetrics } from './metrics/metrics.ts';
 import { readQueueDepths } from './metrics/queue-depth.ts';
 import { couponsRouter } from './routes/coupons.ts';
@@ -69,13 +70,8 @@ export async function createApp(deps: AppDeps): Promise<ApiApp> {
   const metrics = createApiMetrics(() => readQueueDepths(redis, config.REDIS_PREFIX, catalog.codes()));
   const readiness: Readiness = { accepting: true };
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  // One spelling per route (see http/api-router.ts): case and trailing slashes matter.
-  app.set('case sensitive routing', true);
-  app.set('strict routing', true);
-  app.use(noSniff);
+  // One spelling per route, nosniff on every answer (http/api-router.ts).
+  const app = apiExpress();
   app.use(privateResponse);
   app.use(countRequests(metrics));
   // Shutting down: answer, then close the connection, so keep-alive clients cannot keep it open.

@@ -1,10 +1,10 @@
 // The operations listener's app (OPS_PORT): /metrics and the probes. Never behind the Ingress and
 // never under the public listener's connection cap, so a flood of the public port cannot make a
 // healthy pod unready, and Prometheus still scrapes it (DESIGN.md, "Operating an event").
-import express, { type Express, type Router } from 'express';
+import type { Express, Router } from 'express';
 import type { Logger } from 'pino';
 import { notFoundHandler, problemMiddleware } from './errors/problem-middleware.ts';
-import { noSniff } from './http/response-headers.ts';
+import { apiExpress } from './http/api-router.ts';
 import type { ApiMetrics } from './metrics/metrics.ts';
 import { metricsRouter } from './routes/metrics.ts';
 
@@ -17,12 +17,7 @@ export interface OpsAppDeps {
 }
 
 export function createOpsApp({ log, retryAfterSeconds, metrics, health }: OpsAppDeps): Express {
-  const ops = express();
-  ops.disable('x-powered-by');
-  ops.set('etag', false);
-  ops.set('case sensitive routing', true);
-  ops.set('strict routing', true);
-  ops.use(noSniff);
+  const ops = apiExpress();
   ops.use(health);
   ops.use(metricsRouter(metrics));
   ops.use(notFoundHandler());

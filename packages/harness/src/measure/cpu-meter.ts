@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { sql, type Kysely } from 'kysely';
 import type { Redis } from 'ioredis';
+import { parseRedisInfo } from '@coupons/shared/redis';
 
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime. */
 let ticksPerSecond: number | undefined;
@@ -33,20 +34,11 @@ export function processCpuSeconds(pid: number): number {
   }
 }
 
-/** `INFO` fields as key → value. */
-function infoFields(text: string): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (const line of text.split('\r\n')) {
-    const colon = line.indexOf(':');
-    if (colon > 0 && !line.startsWith('#')) fields[line.slice(0, colon)] = line.slice(colon + 1);
-  }
-  return fields;
-}
 
 /** Redis's own CPU seconds (main thread and I/O threads) and microseconds spent per command family. */
 export async function redisCpu(redis: Redis): Promise<{ seconds: number; usecByFamily: Record<string, number>; callsByFamily: Record<string, number> }> {
-  const cpu = infoFields(await redis.info('cpu'));
-  const stats = infoFields(await redis.info('commandstats'));
+  const cpu = parseRedisInfo(await redis.info('cpu'));
+  const stats = parseRedisInfo(await redis.info('commandstats'));
   const usecByFamily: Record<string, number> = {};
   const callsByFamily: Record<string, number> = {};
   for (const [key, value] of Object.entries(stats)) {

@@ -5,3 +5,4 @@ export { couponScripts, type CouponScripts, type AdmitRequest, type BatchResolut
 export { decodeTicket } from './ticket-hash.ts';
 export { decodeMirror, type CouponMirror, type MirrorFigures } from './coupon-mirror.ts';
 export { REDIS_NOT_NOW_CODES, redisRefusal, isRedisConnectionError, isRedisUnavailable, type RedisNotNowCode } from './redis-refusal.ts';
+export { parseRedisInfo } from './info.ts';

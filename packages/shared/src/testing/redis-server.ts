@@ -4,7 +4,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort, spawnRedisServer } from '@coupons/local-servers';
+import { answersPing, freePort, spawnRedisServer } from '@coupons/local-servers';
+import { parseRedisInfo } from '../redis/info.ts';
 import { waitFor } from './wait-for.ts';
 
 export type AppendFsync = 'everysec' | 'always';
@@ -49,14 +50,6 @@ export interface RedisServer {
 
 const START_TIMEOUT_MS = 20_000;
 
-function parseInfo(text: string): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (const line of text.split('\r\n')) {
-    const colon = line.indexOf(':');
-    if (colon > 0 && !line.startsWith('#')) fields[line.slice(0, colon)] = line.slice(colon + 1);
-  }
-  return fields;
-}
 
 /** One short-lived connection per call, so a stopped server never leaves a client reconnecting. */
 export async function withClient<T>(port: number, use: (redis: Redis) => Promise<T>): Promise<T> {
@@ -70,8 +63,6 @@ export async function withClient<T>(port: number, use: (redis: Redis) => Promise
   }
 }
 
-/** Serves commands: answers PING (a server still loading its AOF answers LOADING, which fails this). */
-const answersPing = (port: number) => withClient(port, (redis) => redis.ping()).then((reply) => reply === 'PONG', () => false);
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const appendfsync = options.appendfsync ?? 'everysec';
@@ -93,7 +84,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     exited = once(started, 'exit');
     let gone = false;
     void exited.then(() => (gone = true));
-    await waitFor(async () => gone || (await answersPing(port)), { timeoutMs: START_TIMEOUT_MS, intervalMs: 25, message: `redis-server on port ${port}` });
+    await waitFor(async () => gone || (await answersPing('127.0.0.1', port)), { timeoutMs: START_TIMEOUT_MS, intervalMs: 25, message: `redis-server on port ${port}` });
     if (gone) throw new Error(`redis-server on port ${port} exited at start: ${(await server.logTail(3)).trim()}`);
   };
 
@@ -121,7 +112,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       if (server.running) throw new Error('redis-server is still running');
       await launch();
     },
-    info: (section) => withClient(port, (redis) => redis.info(section)).then(parseInfo),
+    info: (section) => withClient(port, (redis) => redis.info(section)).then(parseRedisInfo),
     call: (command, ...args) => withClient(port, (redis) => redis.call(command, ...args)),
     async logTail(lines = 20) {
       const log = await readFile(join(dir, 'redis.log'), 'utf8').catch(() => '');

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, spawnRedisServer } from '@coupons/local-servers';
+import { answersPing, freePort, spawnRedisServer } from '@coupons/local-servers';
 import { startRedisServer, withClient, type RedisServer, type RedisServerOptions } from './redis-server.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -88,7 +88,7 @@ async function startSentinel(name: string, primaryPort: number, options: Require
     const child = spawnRedisServer([join(dir, 'sentinel.conf'), '--sentinel']);
     const exited = once(child, 'exit');
     try {
-      await waitFor(async () => !alive(child) || (await withClient(port, (redis) => redis.ping()).then((reply) => reply === 'PONG', () => false)), {
+      await waitFor(async () => !alive(child) || (await answersPing('127.0.0.1', port)), {
         timeoutMs: 10_000,
         intervalMs: 25,
         message: `sentinel on port ${port}`,
