@@ -33,6 +33,26 @@ const parseSentinels = (list: string, ctx: z.RefinementCtx): SentinelAddress[] =
     return { host: entry.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port };
   });
 
+/** The shortest admin token accepted: 32 characters (e.g. `openssl rand -hex 32` gives 64). */
+export const ADMIN_TOKEN_MIN_LENGTH = 32;
+
+/**
+ * `ADMIN_TOKEN` as a list: comma-separated, blanks dropped, each at least 32 characters. An issue
+ * names the entry by its position and length only: a secret is never echoed.
+ */
+export function parseAdminTokens(list: string | undefined, ctx?: z.RefinementCtx): readonly string[] {
+  const tokens = (list ?? '').split(',').map((token) => token.trim()).filter((token) => token !== '');
+  tokens.forEach((token, index) => {
+    if (token.length < ADMIN_TOKEN_MIN_LENGTH) {
+      ctx?.addIssue({
+        code: 'custom',
+        message: `token ${index + 1} of ${tokens.length} has ${token.length} characters, needs at least ${ADMIN_TOKEN_MIN_LENGTH} (e.g. openssl rand -hex 32)`,
+      });
+    }
+  });
+  return Object.freeze(tokens);
+}
+
 /**
  * Every environment variable the API and the worker read, with its default.
  * The README's configuration table and the k8s ConfigMap list exactly these.
@@ -138,6 +158,16 @@ export const configFields = z.object({
 
   // Identity (issue 11): jwt, gateway or trusted-header (identity-config.ts).
   ...identityFields,
+
+  /**
+   * The operators' bearer secret(s) for the admin API on OPS_PORT (issue 13): a comma-separated
+   * list, so a new token can be added before the old one is removed (rotation). Each at least 32
+   * characters. Unset: the admin routes are not served.
+   */
+  ADMIN_TOKEN: z
+    .string()
+    .optional()
+    .transform((list, ctx) => parseAdminTokens(list, ctx)),
 
   /** Fault injection for tests and `pnpm chaos`: the worker waits this long between deciding a batch and writing it. */
   FAULT_DELAY_BEFORE_COMMIT_MS: ms(0).default(0),

@@ -31,6 +31,9 @@ export const PROBLEMS = {
   MISSING_TOKEN: { status: 401, title: 'Unauthorized', detail: 'An Authorization: Bearer token is required.' },
   INVALID_TOKEN: { status: 401, title: 'Unauthorized', detail: 'The bearer token is not valid.' },
   TOKEN_EXPIRED: { status: 401, title: 'Unauthorized', detail: 'The bearer token has expired.' },
+  // 401 on the admin API (operations port): the operator's ADMIN_TOKEN (services/api/src/admin/).
+  MISSING_ADMIN_TOKEN: { status: 401, title: 'Unauthorized', detail: 'An Authorization: Bearer <ADMIN_TOKEN> header is required.' },
+  INVALID_ADMIN_TOKEN: { status: 401, title: 'Unauthorized', detail: 'The bearer token is not an admin token.' },
   // 404
   COUPON_NOT_FOUND: { status: 404, title: 'Not Found', detail: 'No coupon with this code.' },
   TICKET_NOT_FOUND: { status: 404, title: 'Not Found', detail: 'No such ticket for this user.' },
@@ -38,6 +41,11 @@ export const PROBLEMS = {
   // 409: the coupon's state says no.
   SOLD_OUT: { status: 409, title: 'Conflict', detail: 'The coupon is sold out.' },
   EVENT_NOT_OPEN: { status: 409, title: 'Conflict', detail: 'The coupon is not open for requests now.' },
+  EVENT_PAUSED: { status: 409, title: 'Conflict', detail: 'The event is paused; retry later.', retryAfter: true },
+  // 409 on the admin API: the change conflicts with the coupon's state.
+  COUPON_EXISTS: { status: 409, title: 'Conflict', detail: 'A coupon with this code already exists.' },
+  EVENT_STARTED: { status: 409, title: 'Conflict', detail: 'The event has opened: quantities and startsAt can no longer change.' },
+  EVENT_CLOSED: { status: 409, title: 'Conflict', detail: 'The event is closed; a close is final.' },
   // 413, 415: a body the API does not read.
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Content Too Large', detail: 'The request body is too large.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported Media Type', detail: 'The request body must be application/json (or empty).' },
