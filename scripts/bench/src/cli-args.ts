@@ -2,7 +2,7 @@
 import { AUTH_FLAG_USAGE, authMode, commaList, readFlags, UsageError, wholeNumber } from '@coupons/harness/cli';
 import type { AuthMode } from '@coupons/shared/config';
 
-export const PHASES = ['accept', 'auth', 'cost', 'drain', 'seed', 'scaling', 'durability'] as const;
+export const PHASES = ['accept', 'auth', 'cost', 'linearity', 'drain', 'seed', 'scaling', 'durability'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface BenchOptions {
@@ -26,6 +26,8 @@ export interface BenchOptions {
   workers: number;
   /** Cost: admitted tickets (and as many SOLD_OUT answers and polls) measured for CPU per ticket. */
   costAdmissions: number;
+  /** Cost linearity: admitted tickets of the small and the large run (the large one 10× by default). */
+  linearityAdmissions: [number, number];
   /** Durability: admissions per measured run of each setup (in Redis, no HTTP). */
   durabilityAdmissions: number;
   /** Durability: admissions in flight at once (as many concurrent requests on one API process). */
@@ -41,8 +43,8 @@ export interface BenchOptions {
 }
 
 const PRESETS = {
-  full: { warmup: 2_000, accept: 20_000, drain: 20_000, seedUsers: 10_000, scaling: [1, 2, 4], repeat: 2, admissions: 20_000, cost: 20_000 },
-  quick: { warmup: 500, accept: 4_000, drain: 4_000, seedUsers: 500, scaling: [1, 2], repeat: 1, admissions: 2_000, cost: 4_000 },
+  full: { warmup: 2_000, accept: 20_000, drain: 20_000, seedUsers: 10_000, scaling: [1, 2, 4], repeat: 2, admissions: 20_000, cost: 20_000, linearity: [20_000, 200_000] },
+  quick: { warmup: 500, accept: 4_000, drain: 4_000, seedUsers: 500, scaling: [1, 2], repeat: 1, admissions: 2_000, cost: 4_000, linearity: [2_000, 20_000] },
 } as const;
 
 export const USAGE = `Usage: pnpm bench [flags]
@@ -66,6 +68,9 @@ Every process, database and Redis prefix it starts is removed at the end (also o
   --api N, --workers M  the local cluster of the seed scenario (default 1 and 1)
   --cost-admissions N   cost: admitted tickets whose CPU is measured per process, then as many SOLD_OUT
                         answers and polls (default 20,000; --quick 4,000)
+  --linearity-admissions SMALL,LARGE
+                        cost linearity: admitted tickets of the two runs compared per ticket
+                        (default 20,000,200,000; --quick 2,000,20,000)
   --admissions N        durability: admissions per measured run of each setup (default 20,000)
   --in-flight N         durability: admissions in flight at once (default 200)
   --baseline-retry-ms N the seed design's spin-lock retry pause (default 10)
@@ -85,7 +90,7 @@ const integer = (flag: string, value: string | undefined, min: number, max = MAX
 /** Every flag that takes a value; the rest are switches. */
 const VALUE_FLAGS = [
   'connections', 'warmup', 'requests', 'jobs', 'seed-users', 'repeat', 'scaling',
-  'api', 'workers', 'cost-admissions', 'admissions', 'in-flight', 'baseline-retry-ms', 'timeout', 'only', 'json', 'auth',
+  'api', 'workers', 'cost-admissions', 'linearity-admissions', 'admissions', 'in-flight', 'baseline-retry-ms', 'timeout', 'only', 'json', 'auth',
 ] as const;
 
 function readBenchFlags(argv: readonly string[]) {
@@ -95,6 +100,14 @@ function readBenchFlags(argv: readonly string[]) {
     help: { type: 'boolean', short: 'h' },
   } as const;
   return readFlags(argv, options);
+}
+
+/** --linearity-admissions SMALL,LARGE: two counts, the second larger. */
+function linearitySizes(value: string | undefined): [number, number] | undefined {
+  if (value === undefined) return undefined;
+  const sizes = commaList(value, (part) => integer('linearity-admissions', part, 10)!);
+  if (sizes.length !== 2 || sizes[1]! <= sizes[0]!) throw new UsageError(`--linearity-admissions takes SMALL,LARGE with LARGE > SMALL; got ${JSON.stringify(value)}`);
+  return [sizes[0]!, sizes[1]!];
 }
 
 /** Parses argv (without node and the script); throws UsageError with one line on anything wrong. */
@@ -122,6 +135,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     apis: integer('api', values.api, 1, 64) ?? 1,
     workers: integer('workers', values.workers, 1, 64) ?? 1,
     costAdmissions: integer('cost-admissions', values['cost-admissions'], 10) ?? defaults.cost,
+    linearityAdmissions: linearitySizes(values['linearity-admissions']) ?? [...defaults.linearity],
     durabilityAdmissions: integer('admissions', values.admissions, 1) ?? defaults.admissions,
     durabilityInFlight: integer('in-flight', values['in-flight'], 1, 10_000) ?? 200,
     baselineRetryMs: integer('baseline-retry-ms', values['baseline-retry-ms'], 0, 1_000) ?? 10,

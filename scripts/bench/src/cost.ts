@@ -9,11 +9,11 @@
 // CPU accounting is far steadier than throughput on a shared machine: changes are judged by it.
 import { startLocalCluster } from '@coupons/harness/cluster';
 import { call, type RecordedRequest } from '@coupons/harness/load';
-import { cpuPerRole, processCpuSeconds, startCpuMeter, type CpuReport } from '@coupons/harness/measure';
-import { startRedisServer, waitFor } from '@coupons/shared/testing';
+import { cpuPerRole, processCpuSeconds, startCpuMeter, type CpuReport, type CpuSources } from '@coupons/harness/measure';
+import { startRedisServer, waitFor, type RedisServer } from '@coupons/shared/testing';
 import { startBenchChild } from './bench-child.ts';
 import { loadSettings, type BenchContext } from './bench-context.ts';
-import { sendIssueRequests } from './http-load.ts';
+import { sendIssueRequests, type LoadSettings } from './http-load.ts';
 
 const OPEN_COUPON = 'COSTOPEN';
 const SOLD_COUPON = 'COSTSOLD';
@@ -50,8 +50,50 @@ async function pollOnce(url: string, requests: readonly RecordedRequest[]): Prom
   return tickets.length;
 }
 
-export async function costPhase(ctx: BenchContext): Promise<CostMeasurements> {
-  const admissions = ctx.options.costAdmissions;
+export interface AdmittedStage {
+  stage: CostStage;
+  records: readonly RecordedRequest[];
+  /** Redis memory (used_memory) grown per admitted ticket, once every ticket was final. */
+  redisBytesPerTicket: number;
+}
+
+/**
+ * Stage 1 of the cost (and each size of the linearity check): `admissions` distinct users on a
+ * coupon with room for all, measured from a CPU snapshot until `drained` says every ticket is final.
+ */
+export async function measureAdmitted(input: {
+  url: string;
+  couponCode: string;
+  admissions: number;
+  sources: CpuSources;
+  redis: { info(section: string): Promise<Record<string, string>> };
+  settings: LoadSettings;
+  drained: () => Promise<unknown>;
+}): Promise<AdmittedStage> {
+  const { url, couponCode, admissions, sources, redis, settings, drained } = input;
+  const memoryBefore = Number((await redis.info('memory')).used_memory);
+  const meter = await startCpuMeter(sources);
+  let records: readonly RecordedRequest[] = [];
+  const load = await sendIssueRequests(`cost admitted (${couponCode})`, { url, couponCode, onRecords: (recorded) => (records = recorded) }, admissions, settings);
+  await drained();
+  const cpu = await meter.stop();
+  const admitted = load.statusCounts['202'] ?? 0;
+  const memoryAfter = Number((await redis.info('memory')).used_memory);
+  return { stage: stage(cpu, admitted), records, redisBytesPerTicket: admitted > 0 ? (memoryAfter - memoryBefore) / admitted : 0 };
+}
+
+/** What a cost measurement runs on: a private redis-server (AOF off) and 2 API + 2 worker processes. */
+export interface CostCluster {
+  url: string;
+  sources: CpuSources;
+  redis: RedisServer;
+  settings: LoadSettings;
+  /** Resolves once the coupon has no pending ticket (every admitted ticket is final). */
+  drained(code: string): Promise<unknown>;
+}
+
+/** Runs `measure` on a fresh cost cluster with these coupons, and removes all of it afterwards. */
+export async function withCostCluster<T>(ctx: BenchContext, coupons: { code: string; limit: number }[], measure: (cluster: CostCluster) => Promise<T>): Promise<T> {
   const redis = await startRedisServer({ extraArgs: ['--appendonly', 'no', '--save', ''] });
   const stopRedis = ctx.teardown.add(() => redis.close());
   let release: () => Promise<void> = async () => {};
@@ -60,36 +102,41 @@ export async function costPhase(ctx: BenchContext): Promise<CostMeasurements> {
       apis: 2,
       workers: 2,
       overrides: { REDIS_URL: redis.url },
-      coupons: [
-        { code: OPEN_COUPON, limit: admissions },
-        { code: SOLD_COUPON, limit: 1 },
-      ],
+      coupons,
       log: ctx.log,
       onTeardown: (teardown) => (release = ctx.teardown.add(teardown)),
     });
     const { environment } = cluster;
     const processes = Object.fromEntries(cluster.services.map(({ name, process }) => [name, process.child.pid!]));
-    const sources = { processes, redis: environment.redis, db: environment.db };
-    const settings = loadSettings(ctx);
-    const url = cluster.apiUrls[0]!;
-    const drained = (code: string) =>
-      waitFor(async () => (await environment.redis.zcard(cluster.keys(code).pending)) === 0, { timeoutMs: 300_000, intervalMs: 100, message: `${code} drained` });
+    return await measure({
+      url: cluster.apiUrls[0]!,
+      sources: { processes, redis: environment.redis, db: environment.db },
+      redis,
+      settings: loadSettings(ctx),
+      drained: (code) =>
+        waitFor(async () => (await environment.redis.zcard(cluster.keys(code).pending)) === 0, { timeoutMs: 600_000, intervalMs: 100, message: `${code} drained` }),
+    });
+  } finally {
+    await release();
+    await stopRedis();
+  }
+}
 
+export async function costPhase(ctx: BenchContext): Promise<CostMeasurements> {
+  const admissions = ctx.options.costAdmissions;
+  const coupons = [
+    { code: OPEN_COUPON, limit: admissions },
+    { code: SOLD_COUPON, limit: 1 },
+  ];
+  return withCostCluster(ctx, coupons, async ({ url, sources, redis, settings, drained }) => {
     // Warm-up and the sold-out coupon: its one coupon taken, so everything after is SOLD_OUT.
     await sendIssueRequests('cost warm-up', { url, couponCode: SOLD_COUPON }, 200, settings);
     await drained(SOLD_COUPON);
-    const memoryBefore = Number((await redis.info('memory')).used_memory);
-
     ctx.log(`cost: ${admissions} admissions on a private Redis, 2 API + 2 worker processes, until every ticket is final`);
-    let meter = await startCpuMeter(sources);
-    let admittedRecords: readonly RecordedRequest[] = [];
-    const admittedLoad = await sendIssueRequests('cost admitted', { url, couponCode: OPEN_COUPON, onRecords: (records) => (admittedRecords = records) }, admissions, settings);
-    await drained(OPEN_COUPON);
-    const admittedCpu = await meter.stop();
-    const admittedCount = admittedLoad.statusCounts['202'] ?? 0;
-    const memoryAfter = Number((await redis.info('memory')).used_memory);
+    const admittedStage = await measureAdmitted({ url, couponCode: OPEN_COUPON, admissions, sources, redis, settings, drained: () => drained(OPEN_COUPON) });
+    const admittedRecords = admittedStage.records;
 
-    meter = await startCpuMeter(sources);
+    let meter = await startCpuMeter(sources);
     const soldLoad = await sendIssueRequests('cost sold out', { url, couponCode: SOLD_COUPON }, admissions, settings);
     const soldCpu = await meter.stop();
 
@@ -110,14 +157,11 @@ export async function costPhase(ctx: BenchContext): Promise<CostMeasurements> {
     }
     return {
       admissions,
-      admitted: stage(admittedCpu, admittedCount),
+      admitted: admittedStage.stage,
       soldOut: stage(soldCpu, soldLoad.statusCounts['409 SOLD_OUT'] ?? 0),
       polls: stage(pollCpu, polls),
       echoPerRequestUs,
-      redisBytesPerTicket: admittedCount > 0 ? (memoryAfter - memoryBefore) / admittedCount : 0,
+      redisBytesPerTicket: admittedStage.redisBytesPerTicket,
     };
-  } finally {
-    await release();
-    await stopRedis();
-  }
+  });
 }

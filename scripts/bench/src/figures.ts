@@ -4,6 +4,7 @@ import { percentile, type LatencySummary } from '@coupons/harness/verify';
 import type { LoadSummary } from './http-load.ts';
 import type { AuthCost } from './auth-cost.ts';
 import type { CostMeasurements } from './cost.ts';
+import { systemUsPerTicket, type LinearityMeasurements } from './cost-linearity.ts';
 
 /** A pre-filled queue drained by worker processes, timed from the queue's resume. */
 export interface DrainResult {
@@ -126,6 +127,7 @@ export interface BenchMeasurements {
   durability?: DurabilityMeasurements;
   auth?: AuthCost;
   cost?: CostMeasurements;
+  linearity?: LinearityMeasurements;
 }
 
 export type Unit = 'req/s' | 'decisions/s' | 'jobs/s' | 'admissions/s' | 'ms' | 'count' | 'µs CPU';
@@ -232,6 +234,14 @@ export function computeFigures(m: BenchMeasurements): FigureRow[] {
         'plain',
         { of: 'ratio', op: '<=', value: 1.5 },
       ),
+    );
+  }
+  if (m.linearity) {
+    const { small, large } = m.linearity;
+    const us = (value: number) => ({ value, unit: 'µs CPU' as const });
+    rows.push(
+      row('linear', `Redis CPU per admitted ticket at ${count(large.admitted.units)} / at ${count(small.admitted.units)} tickets`, us(large.admitted.perUnitUs.redis ?? 0), us(small.admitted.perUnitUs.redis ?? 0), 'plain', { of: 'ratio', op: '<=', value: 1.1 }),
+      row('linear', `CPU per admitted ticket, every process but the load generator, at ${count(large.admitted.units)} / at ${count(small.admitted.units)}`, us(systemUsPerTicket(large)), us(systemUsPerTicket(small)), 'plain', { of: 'ratio', op: '<=', value: 1.1 }),
     );
   }
   if (m.drain) {

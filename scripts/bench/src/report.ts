@@ -1,6 +1,7 @@
 // The markdown report (figures with ratios and targets, then what each load and drain saw)
 // and its JSON twin. Pure: formatReport takes a finished report.
 import type { CostMeasurements } from './cost.ts';
+import type { LinearityMeasurements } from './cost-linearity.ts';
 import type { BenchOptions } from './cli-args.ts';
 import { DURABILITY_LABELS, DURABILITY_SETUPS, type AdmissionRun, type BenchMeasurements, type DrainResult, type DurabilityMeasurements, type FigureRow, type Quantity, type Target } from './figures.ts';
 import type { LoadSummary } from './http-load.ts';
@@ -166,6 +167,21 @@ export function costTable(cost: CostMeasurements): string {
   ].join('\n');
 }
 
+/** The linearity check's two runs side by side: CPU per admitted ticket by process, and Redis memory. */
+export function linearityTable({ small, large }: LinearityMeasurements): string {
+  const rows = [small, large].map((size) => [
+    count(size.admitted.units),
+    ...ROLES.map((role) => (size.admitted.perUnitUs[role] ?? 0).toFixed(1)),
+    count(size.redisBytesPerTicket),
+    formatDuration(size.admitted.cpu.wallSeconds * 1000),
+  ]);
+  return [
+    'Cost linearity: µs of CPU per admitted ticket, end to end, each size on a fresh private Redis and 2 API + 2 worker processes:',
+    '',
+    markdownTable(['admitted tickets', ...ROLES, 'Redis bytes per ticket', 'until all final'], rows),
+  ].join('\n');
+}
+
 export function durabilityTable({ runs }: DurabilityMeasurements): string {
   return markdownTable(
     ['admission in Redis (admit script + Queue.add), no HTTP', 'admissions', 'in flight', 'time', 'admissions/s', 'runs (admissions/s)', 'p50', 'p99', 'max', 'WAITs', 'refused (503)'],
@@ -243,6 +259,7 @@ export function formatReport(report: BenchReport): string {
   if (loads.length > 0) lines.push(loadTable(loads), '');
   if (drains.length > 0) lines.push(drainTable(drains), '');
   if (m.cost) lines.push(costTable(m.cost), '');
+  if (m.linearity) lines.push(linearityTable(m.linearity), '');
   if (m.durability) lines.push(durabilityNote(m.durability), '', durabilityTable(m.durability), '');
   lines.push(failed.length === 0 ? 'Targets: all met ✓' : `Targets: missed by ${failed.join(', ')} ✗`);
   return `${lines.join('\n')}\n`;

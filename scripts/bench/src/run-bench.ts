@@ -12,6 +12,7 @@ import { computeFigures, type BenchMeasurements, type DrainResult } from './figu
 import { sendIssueRequests, type LoadSummary } from './http-load.ts';
 import { measureCpuPerAdmitted, type AcceptApi, type AuthCost } from './auth-cost.ts';
 import { costPhase } from './cost.ts';
+import { costLinearityPhase } from './cost-linearity.ts';
 import { createClientIdentity, trustedHeaderIdentity, type ClientIdentity } from '@coupons/harness/identity';
 import { machineInfo } from './machine.ts';
 import { openUntouchedCoupon } from '@coupons/shared/testing';
@@ -228,6 +229,7 @@ export async function runBench(ctx: BenchContext): Promise<BenchReport> {
   if (phases.includes('accept')) measurements.accept = await acceptPhase(ctx);
   if (phases.includes('auth')) measurements.auth = await authPhase(ctx);
   if (phases.includes('cost')) measurements.cost = await costPhase(ctx);
+  if (phases.includes('linearity')) measurements.linearity = await costLinearityPhase(ctx);
   let seedDecisions: DrainResult | undefined;
   if (phases.includes('drain')) {
     const { seedDecisions: decisions, ...drain } = await drainPhase(ctx);

@@ -17,7 +17,7 @@ describe('parseBenchArgs', () => {
   });
 
   it('has the durability phase, its own counts, and a smaller one under --quick', () => {
-    expect(parse()).toMatchObject({ durabilityAdmissions: 20_000, durabilityInFlight: 200, phases: ['accept', 'auth', 'cost', 'drain', 'seed', 'scaling', 'durability'], auth: 'trusted-header' });
+    expect(parse()).toMatchObject({ durabilityAdmissions: 20_000, durabilityInFlight: 200, phases: ['accept', 'auth', 'cost', 'linearity', 'drain', 'seed', 'scaling', 'durability'], auth: 'trusted-header' });
     expect(parse('--quick')).toMatchObject({ durabilityAdmissions: 2_000, repeat: 1 });
     expect(parse('--only', 'durability', '--admissions', '8000', '--in-flight', '50', '--repeat', '3')).toMatchObject({
       phases: ['durability'],
@@ -33,6 +33,14 @@ describe('parseBenchArgs', () => {
     expect(parse('--quick')).toMatchObject({ costAdmissions: 4_000 });
     expect(parse('--only', 'cost', '--cost-admissions', '200000')).toMatchObject({ phases: ['cost'], costAdmissions: 200_000 });
     expect(() => parse('--cost-admissions', '5')).toThrow(/--cost-admissions must be a whole number/);
+  });
+
+  it('has the linearity phase: a small and a ten times larger size, both smaller under --quick', () => {
+    expect(parse()).toMatchObject({ linearityAdmissions: [20_000, 200_000] });
+    expect(parse('--quick')).toMatchObject({ linearityAdmissions: [2_000, 20_000] });
+    expect(parse('--only', 'linearity', '--linearity-admissions', '1000,5000')).toMatchObject({ phases: ['linearity'], linearityAdmissions: [1_000, 5_000] });
+    expect(() => parse('--linearity-admissions', '5000,1000')).toThrow(/LARGE > SMALL/);
+    expect(() => parse('--linearity-admissions', '5000')).toThrow(/LARGE > SMALL/);
   });
 
   it('runs the auth phase and takes --auth for P1 and the seed scenario', () => {

@@ -100,4 +100,20 @@ describe('computeFigures', () => {
     expect(computeFigures({ drain: measurements.drain }).map((f) => f.id)).toEqual(['P2']);
     expect(computeFigures({})).toEqual([]);
   });
+
+  it('judges the cost linear when the large run costs at most 10 % more per ticket, Redis and the whole system', () => {
+    const size = (units: number, perUnitUs: Record<string, number>) => ({
+      admissions: units,
+      admitted: { units, perUnitUs, cpu: { seconds: {}, redisUsecByFamily: {}, redisCallsByFamily: {}, wallSeconds: 1 } },
+      redisBytesPerTicket: 400,
+    });
+    const small = size(20_000, { api: 300, worker: 150, redis: 70, postgres: 80, 'load generator': 100 });
+    const linear = computeFigures({ linearity: { small, large: size(200_000, { api: 310, worker: 160, redis: 75, postgres: 80, 'load generator': 500 }) } });
+    expect(linear.map((f) => [f.id, Number(f.ratio!.toFixed(4)), f.verdict])).toEqual([
+      ['linear', Number((75 / 70).toFixed(4)), 'pass'],
+      ['linear', Number((625 / 600).toFixed(4)), 'pass'],
+    ]);
+    const redisGrew = computeFigures({ linearity: { small, large: size(200_000, { api: 300, worker: 150, redis: 80, postgres: 80 }) } });
+    expect(redisGrew.map((f) => f.verdict)).toEqual(['fail', 'pass']);
+  });
 });
