@@ -4,6 +4,7 @@ import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 export interface Database {
   coupon: CouponTable;
   coupon_wallet: CouponWalletTable;
+  admin_audit: AdminAuditTable;
 }
 
 export interface CouponTable {
@@ -30,6 +31,12 @@ export interface CouponTable {
   starts_at: ColumnType<Date, Date | string | undefined, Date | string>;
   ends_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   created_at: ColumnType<Date, Date | string | undefined, never>;
+  /** Set by an operator's pause, cleared by a resume (migration 0003). */
+  paused_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** Set by an operator's close; never cleared (a close is final). */
+  closed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** Counts run-state changes (pause, resume, close): Redis's mirror takes a run state only with a higher one. */
+  state_version: Generated<number>;
 }
 
 export interface CouponWalletTable {
@@ -40,5 +47,19 @@ export interface CouponWalletTable {
   issued_at: ColumnType<Date, Date | string | undefined, never>;
 }
 
+/** One change an operator made through the admin API (migration 0003), newest first when read. */
+export interface AdminAuditTable {
+  id: string;
+  at: ColumnType<Date, Date | string | undefined, never>;
+  /** create, update, pause, resume, close. */
+  action: string;
+  coupon_code: string;
+  /** The admin token's non-secret id (services/api/src/admin/admin-tokens.ts). */
+  token_id: string;
+  before: ColumnType<unknown, string | null, never>;
+  after: ColumnType<unknown, string | null, never>;
+}
+
 export type CouponRow = Selectable<CouponTable>;
+export type AdminAuditRow = Selectable<AdminAuditTable>;
 export type NewCoupon = Insertable<CouponTable>;

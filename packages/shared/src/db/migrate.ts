@@ -2,6 +2,7 @@ import { Migrator, type Kysely, type Migration } from 'kysely';
 import type { Database } from './database.ts';
 import * as init from './migrations/0001-init.ts';
 import * as highWaterMark from './migrations/0002-high-water-mark.ts';
+import * as eventOperations from './migrations/0003-event-operations.ts';
 import { ensureDatabase } from './ensure-database.ts';
 import { seedCoupons } from './seed-coupons.ts';
 import { createDb } from './create-db.ts';
@@ -10,6 +11,7 @@ import { createDb } from './create-db.ts';
 const MIGRATIONS: Record<string, Migration> = {
   '0001-init': init,
   '0002-high-water-mark': highWaterMark,
+  '0003-event-operations': eventOperations,
 };
 
 export async function migrateToLatest(db: Kysely<Database>): Promise<void> {

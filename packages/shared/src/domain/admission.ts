@@ -1,5 +1,5 @@
 /** What admission decided, as the admit-4.lua script reports it. */
-export type AdmissionOutcome = 'admitted' | 'existing' | 'expired' | 'sold_out' | 'overloaded' | 'not_ready' | 'not_open';
+export type AdmissionOutcome = 'admitted' | 'existing' | 'expired' | 'sold_out' | 'overloaded' | 'not_ready' | 'not_open' | 'paused';
 
 /** The script's numeric codes, mapped in one place. */
 const OUTCOME_BY_CODE: Record<number, AdmissionOutcome> = {
@@ -10,12 +10,13 @@ const OUTCOME_BY_CODE: Record<number, AdmissionOutcome> = {
   [-2]: 'overloaded',
   [-3]: 'not_ready',
   [-4]: 'not_open',
+  [-5]: 'paused',
 };
 
 export interface AdmissionResult {
   outcome: AdmissionOutcome;
   ticketId: string;
-  /** The ticket's status (existing, admitted); why not ready ('missing' | 'stale' | 'behind'); 'early' | 'ended' (not open). */
+  /** The ticket's status (existing, admitted); why not ready ('missing' | 'stale' | 'behind'); 'early' | 'ended' | 'closed' (not open). */
   status: string;
   /** Requests ahead (admitted/existing and queued), or the backlog (overloaded). */
   position: number;

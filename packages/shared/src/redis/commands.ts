@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Redis, Result } from 'ioredis';
+import type { RunState } from './coupon-mirror.ts';
 
 /**
  * The Lua scripts, one file each (`name-<number of keys>.lua`, header documents KEYS/ARGV/return),
@@ -21,6 +22,7 @@ const SCRIPTS = {
   readCouponMirror: 'read-mirror-1.lua',
   flagCouponMirrorStale: 'flag-mirror-stale-1.lua',
   copyCouponMirror: 'copy-mirror-1.lua',
+  setCouponRunState: 'set-run-state-1.lua',
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
@@ -74,7 +76,8 @@ export interface CouponCommands {
   restoreWalletTickets(users: string, ticketPrefix: string, ttlSeconds: number, ...wallets: Arg[]): Promise<number>;
   readCouponMirror(meta: string): Promise<[string, string, string]>;
   flagCouponMirrorStale(meta: string): Promise<number>;
-  copyCouponMirror(meta: string, total: number, issued: number, decidedSeq: number | string): Promise<'0' | '1'>;
+  copyCouponMirror(meta: string, total: number, issued: number, decidedSeq: number | string, run: RunState, runVersion: number): Promise<'0' | '1'>;
+  setCouponRunState(meta: string, run: RunState, runVersion: number, missingTtlSeconds: number): Promise<0 | 1>;
 }
 
 export type CouponRedis = Redis & CouponCommands;

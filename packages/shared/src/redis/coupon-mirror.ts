@@ -12,12 +12,26 @@ export interface CouponMirror {
   decidedSeq: string;
 }
 
+/**
+ * An operator's run state as the mirror holds it (coupon.paused_at / closed_at in Postgres):
+ * admission refuses `paused` (EVENT_PAUSED) and `closed` (EVENT_NOT_OPEN).
+ */
+export type RunState = 'active' | 'paused' | 'closed';
+
+/** The run state of a coupon row: closed wins over paused (a close is final). */
+export function runStateOf(coupon: { paused_at: Date | null; closed_at: Date | null }): RunState {
+  return coupon.closed_at ? 'closed' : coupon.paused_at ? 'paused' : 'active';
+}
+
 /** Postgres's figures a heal copies into the mirror (copy-mirror-1.lua). */
 export interface MirrorFigures {
   total: number;
   issued: number;
   /** coupon.decided_seq (bigint: pg hands it over as a string). */
   decidedSeq: number | string;
+  /** The run state and its version (coupon.state_version): written only over an older version. */
+  run: RunState;
+  runVersion: number;
 }
 
 /** The mirror part of a script reply: `[state, decidedSeq, issued]`, as readMirror in coupon-mirror.lua returns it. */

@@ -1,6 +1,6 @@
 import { parseAdmissionReply, type AdmissionResult } from '../domain/admission.ts';
 import type { CouponCommands, CouponRedis, TicketProgress } from './commands.ts';
-import { decodeMirror, type CouponMirror, type MirrorFigures } from './coupon-mirror.ts';
+import { decodeMirror, type CouponMirror, type MirrorFigures, type RunState } from './coupon-mirror.ts';
 import { couponKeys, ticketKey } from './keys.ts';
 
 /** One issue request, as admission (admit-4.lua) takes it. */
@@ -80,7 +80,13 @@ export function couponScripts(redis: CouponRedis, prefix: string) {
     flagMirrorStale: (couponCode: string): Promise<number> => redis.flagCouponMirrorStale(keysOf(couponCode).meta),
     /** Postgres's figures copied into the mirror and its stale flag cleared, in one step (copy-mirror-1.lua); returns the soldOut written. */
     copyMirror: (couponCode: string, figures: MirrorFigures): Promise<'0' | '1'> =>
-      redis.copyCouponMirror(keysOf(couponCode).meta, figures.total, figures.issued, figures.decidedSeq),
+      redis.copyCouponMirror(keysOf(couponCode).meta, figures.total, figures.issued, figures.decidedSeq, figures.run, figures.runVersion),
+    /**
+     * An operator's run state written into the mirror (set-run-state-1.lua), only over an older
+     * version; onto a missing mirror with `missingTtlSeconds` as its lifetime. 1 written, 0 already there.
+     */
+    setRunState: (couponCode: string, run: RunState, runVersion: number, missingTtlSeconds: number): Promise<0 | 1> =>
+      redis.setCouponRunState(keysOf(couponCode).meta, run, runVersion, missingTtlSeconds),
 
     /** The coupon lock and a new fencing token (> 0), or 0 while another holds it. */
     acquireLock(couponCode: string, holder: string, leaseMs: number): Promise<number> {

@@ -6,5 +6,5 @@ import { couponScripts, type CouponRedis } from '../redis/index.ts';
  * starting a worker first.
  */
 export async function openUntouchedCoupon(redis: CouponRedis, prefix: string, couponCode: string, total: number): Promise<void> {
-  await couponScripts(redis, prefix).copyMirror(couponCode, { total, issued: 0, decidedSeq: 0 });
+  await couponScripts(redis, prefix).copyMirror(couponCode, { total, issued: 0, decidedSeq: 0, run: 'active', runVersion: 0 });
 }

@@ -68,8 +68,9 @@ function heldWallet(wallet: IssuedWallet): Admitted {
 
 /**
  * Admits one issue request. The coupon must exist (the in-memory catalog); then one atomic Lua
- * call (admit-4.lua) judges the opening window by Redis's clock, dedupes, applies the sold-out
- * fast path and the backlog bound, and assigns the arrival sequence. Only a new ticket is
+ * call (admit-4.lua) judges the opening window by Redis's clock, dedupes, refuses a coupon an
+ * operator paused or closed, applies the sold-out fast path and the backlog bound, and assigns the
+ * arrival sequence. Only a new ticket is
  * enqueued. If this process dies between the script and the enqueue, the worker's reconciler
  * finds the ticket without a job and enqueues it.
  *
@@ -124,7 +125,10 @@ export async function admitIssueRequest(deps: AdmissionDeps, couponCode: string,
         'Retry-After': String(config.RETRY_AFTER_SECONDS),
       });
     case 'not_open':
-      throw new HttpError('EVENT_NOT_OPEN', `Coupon ${couponCode} is not open for requests now.`);
+      throw new HttpError('EVENT_NOT_OPEN', result.status === 'closed' ? `Coupon ${couponCode} is closed.` : `Coupon ${couponCode} is not open for requests now.`);
+    case 'paused':
+      // An operator paused the event (admin API); it may resume, so the client is told when to ask again.
+      throw new HttpError('EVENT_PAUSED', `Coupon ${couponCode} is paused; retry later.`, { 'Retry-After': String(config.RETRY_AFTER_SECONDS) });
     case 'not_ready':
       return answerWithoutFastPath(deps, coupon, userId);
     case 'admitted': {

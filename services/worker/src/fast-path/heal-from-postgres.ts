@@ -1,5 +1,5 @@
 import { findCouponByCode, type CouponRow } from '@coupons/shared/db';
-import type { CouponKeys } from '@coupons/shared/redis';
+import { runStateOf, type CouponKeys } from '@coupons/shared/redis';
 import { mirrorIsBehind } from '../issuance/issue-batch.ts';
 import { walletsOfCoupon } from '../issuance/wallets.ts';
 import { scriptsOf, type WorkerDeps } from '../worker-deps.ts';
@@ -28,7 +28,7 @@ export function isFinished(coupon: Pick<CouponRow, 'issued_quantity' | 'total_qu
  *    it) and the arrival counter to the highest sequence Postgres decided (no number twice);
  * 3. every wallet is the user's ticket again: the dedupe points at it (a resubmission answers
  *    200 with it, never a second ticket) and a lost ticket hash is rewritten whole, `issued`;
- * 4. the mirror (total, issued, soldOut, decidedSeq) is copied from Postgres and the flag
+ * 4. the mirror (total, issued, soldOut, decidedSeq, the operator's run state) is copied from Postgres and the flag
  *    cleared, last and in one step (copy-mirror-1.lua): its presence without the flag means the
  *    heal is complete.
  *
@@ -55,7 +55,14 @@ export async function healFromPostgres(deps: WorkerDeps, couponCode: string, key
     await scripts.restoreWalletTickets(couponCode, config.TICKET_TTL_SECONDS, chunk);
   }
 
-  await scripts.copyMirror(couponCode, { total: coupon.total_quantity, issued: coupon.issued_quantity, decidedSeq: coupon.decided_seq });
+  // The run state (paused, closed) too: a Redis that forgot a pause gets it back before it admits again.
+  await scripts.copyMirror(couponCode, {
+    total: coupon.total_quantity,
+    issued: coupon.issued_quantity,
+    decidedSeq: coupon.decided_seq,
+    run: runStateOf(coupon),
+    runVersion: coupon.state_version,
+  });
   if (isFinished(coupon, new Date())) await retireIfDone(deps, couponCode);
   log.info({ coupon: couponCode, why, wallets: wallets.length, ms: Date.now() - startedAt }, 'fast-path state rebuilt from Postgres');
   return true;

@@ -10,6 +10,10 @@
   that lost its state or went back in time (an everysec crash, a replica promoted) could tell
   a winner to queue again. Then the caller answers from Postgres or asks for a heal.
 
+  The operator's run state lives in the same mirror (written by set-run-state-1.lua and by the
+  heal): a pause or close is seen by the very next admission on any replica, atomically with
+  everything else here. A user who already holds a ticket is still shown it (that admits nobody).
+
   Input:
     KEYS[1] users    hash userId -> ticketId
     KEYS[2] pending  zset ticketId -> arrival sequence (admitted, not decided)
@@ -32,7 +36,8 @@
             -1  sold out (known from Postgres: nobody asking later can win)
             -2  overloaded (position holds the backlog)
             -3  fast path not ready (detail: 'missing', 'stale' or 'behind')
-            -4  outside the opening window (detail: 'early' or 'ended')
+            -4  not open (detail: 'early' or 'ended': outside the window; 'closed': closed by an operator)
+            -5  paused by an operator
     position requests ahead of this ticket while queued, else -1
     now      Redis's clock, ms (the ticket's createdAt)
 ]]
@@ -58,7 +63,7 @@ if existing then
   if ARGV[8] ~= '1' then return { 3, existing, '', -1, 0, now } end
 end
 
-local mirror, soldOut = mirrorForAdmission(metaKey)
+local mirror, soldOut, run = mirrorForAdmission(metaKey)
 if mirror ~= 'ok' then return { -3, '', mirror, -1, 0, now } end
 -- Every arrival sequence is handed out here before it can be decided, so a healthy counter is
 -- never below what Postgres has decided. Below it, Redis went back in time past admissions
@@ -69,9 +74,12 @@ if tonumber(redis.call('GET', seqKey) or '0') < tonumber(ARGV[7]) then
   return { -3, '', 'behind', -1, 0, now }
 end
 
+-- Closed is final and says more than sold out; sold out says more than paused (waiting won't help).
+if run == 'closed' then return { -4, '', 'closed', -1, 0, now } end
 if soldOut then
   return { -1, '', '', -1, 0, now }
 end
+if run == 'paused' then return { -5, '', 'paused', -1, 0, now } end
 
 local backlog = redis.call('ZCARD', pendingKey)
 if backlog >= tonumber(ARGV[3]) then

@@ -9,9 +9,11 @@
     ARGV[1] total quantity
     ARGV[2] issued quantity
     ARGV[3] highest arrival sequence Postgres has decided (bigint, decimal)
+    ARGV[4] run state: 'active', 'paused' or 'closed' (coupon.paused_at / closed_at)
+    ARGV[5] its version (coupon.state_version): written only over an older one
 
   Output: the soldOut flag written, '1' or '0'.
 ]]
 --@include coupon-mirror
 
-return copyMirror(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+return copyMirror(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])

@@ -10,10 +10,29 @@
                 nobody asking later can win, so admission may answer SOLD_OUT itself
     stale       '1' while the mirror is known to miss what Postgres decided: nobody admits or
                 decides on it until a heal copies Postgres and removes the flag
-  Writers: a resolve advances it (advanceMirror), a heal copies it whole (copyMirror), and anyone
-  who catches it behind flags it (flagMirrorStale). Nothing else creates it: a missing mirror
-  means the fast path was lost, and only the heal, which rebuilds the dedupe first, brings it back.
+    run         the operator's run state (coupon.paused_at / closed_at): 'active', 'paused' or
+                'closed'; admission refuses paused and closed coupons (absent: 'active', a
+                mirror written before run states existed)
+    runVersion  coupon.state_version of that run state: a run state is written only over a
+                lower version, so a heal that read Postgres before a pause cannot undo the pause
+  Writers: a resolve advances it (advanceMirror), a heal copies it whole (copyMirror), anyone who
+  catches it behind flags it (flagMirrorStale), and an operator's pause/resume/close writes the
+  run state (writeRunState). Only the heal makes a whole mirror: a missing one means the fast path
+  was lost, and only the heal, which rebuilds the dedupe first, brings it back. A run state written
+  onto a missing mirror leaves it missing (no soldOut, no issued) but remembered for the heal.
 ]]
+
+--[[
+  The run state, written only when `runVersion` is above the stored one (a number; absent: -1, so
+  version 0 is written onto a mirror that never had one). Returns 1 when written, 0 when the mirror
+  already holds this version or a later one (a retried call, or a heal that raced and lost).
+]]
+local function writeRunState(metaKey, run, runVersion)
+  local stored = tonumber(redis.call('HGET', metaKey, 'runVersion') or '-1')
+  if tonumber(runVersion) <= stored then return 0 end
+  redis.call('HSET', metaKey, 'run', run, 'runVersion', runVersion)
+  return 1
+end
 
 -- Flags the mirror behind Postgres; only a heal (copyMirror) clears it.
 local function flagMirrorStale(metaKey)
@@ -52,13 +71,19 @@ end
   Postgres is the truth, and a mirror ahead of it would be as wrong as one behind), and the stale
   flag removed in the same step, so a mirror without the flag is always a whole copy. The figures
   are Postgres's as decimal strings, stored unchanged (decidedSeq is a bigint: never through a
-  Lua number). Returns the soldOut written.
+  Lua number). The run state is the exception: written only over an older version (writeRunState).
+  A mirror this makes whole (it had no soldOut) loses any lifetime a run state written onto the
+  missing mirror gave it: a live coupon's mirror lives until the coupon is retired. Returns the
+  soldOut written.
 ]]
-local function copyMirror(metaKey, total, issued, decidedSeq)
+local function copyMirror(metaKey, total, issued, decidedSeq, run, runVersion)
   local soldOut = '0'
   if tonumber(issued) >= tonumber(total) then soldOut = '1' end
+  local wasWhole = redis.call('HEXISTS', metaKey, 'soldOut') == 1
   redis.call('HSET', metaKey, 'total', total, 'issued', issued, 'soldOut', soldOut, 'decidedSeq', decidedSeq)
+  writeRunState(metaKey, run, runVersion)
   redis.call('HDEL', metaKey, 'stale')
+  if not wasWhole then redis.call('PERSIST', metaKey) end
   return soldOut
 end
 
@@ -75,12 +100,13 @@ end
 
 --[[
   The mirror as admission reads it: state ('missing' without soldOut, 'stale' when flagged, else
-  'ok'), and whether Postgres has said the coupon is sold out. Every writer writes soldOut with
-  issued (or onto a mirror that has both), so its presence says the same as issued's.
+  'ok'), whether Postgres has said the coupon is sold out, and the run state ('active', 'paused'
+  or 'closed'). Every writer writes soldOut with issued (or onto a mirror that has both), so its
+  presence says the same as issued's.
 ]]
 local function mirrorForAdmission(metaKey)
-  local meta = redis.call('HMGET', metaKey, 'soldOut', 'stale')
-  if not meta[1] then return 'missing', false end
-  if meta[2] == '1' then return 'stale', false end
-  return 'ok', meta[1] == '1'
+  local meta = redis.call('HMGET', metaKey, 'soldOut', 'stale', 'run')
+  if not meta[1] then return 'missing', false, 'active' end
+  if meta[2] == '1' then return 'stale', false, 'active' end
+  return 'ok', meta[1] == '1', meta[3] or 'active'
 end

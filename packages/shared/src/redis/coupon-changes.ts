@@ -1,0 +1,60 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Coupons changed at run time (issue 13): the admin API publishes the code of every coupon it
+ * creates or changes, and every API and worker process holds one subscription that refreshes what
+ * it knows of coupons (the API's CouponCatalog, the worker's reconciler) within a second, with no
+ * restart.
+ *
+ * A message is a hint, not the truth: Pub/Sub delivers at most once, and a subscriber that is
+ * reconnecting misses what was sent meanwhile. So a reconnect counts as "something may have
+ * changed" too, and each process keeps its periodic reload as the safety net.
+ */
+
+/** The Pub/Sub channel of a deployment (`REDIS_PREFIX`): several deployments may share one Redis. */
+export function couponChangesChannel(prefix: string): string {
+  return `${prefix}:coupon-changes`;
+}
+
+/** Tells every process that `couponCode` was created or changed; resolves to how many subscribers heard it. */
+export function publishCouponChange(redis: Redis, prefix: string, couponCode: string): Promise<number> {
+  return redis.publish(couponChangesChannel(prefix), couponCode);
+}
+
+/** Called with the changed coupon's code, or with undefined after a (re)subscription: anything may have changed. */
+export type OnCouponChange = (couponCode: string | undefined) => void;
+
+/**
+ * One subscription per process on its own connection (a subscribed connection can do nothing
+ * else), from the one connection factory (connectRedis: direct or through Sentinel). ioredis
+ * subscribes again after every reconnect; each time it is ready again, `onChange(undefined)`
+ * covers what was published while it was away.
+ */
+export class CouponChangeSubscription {
+  readonly #connection: Redis;
+  readonly #channel: string;
+  readonly #onReady = () => this.onChange(undefined);
+
+  private constructor(connection: Redis, prefix: string, private readonly onChange: OnCouponChange) {
+    this.#connection = connection;
+    this.#channel = couponChangesChannel(prefix);
+  }
+
+  /** Subscribes on `connection` (dedicated to it from now on), resolved once the subscription holds. */
+  static async start(connection: Redis, prefix: string, onChange: OnCouponChange): Promise<CouponChangeSubscription> {
+    const subscription = new CouponChangeSubscription(connection, prefix, onChange);
+    connection.on('message', (channel: string, message: string) => {
+      if (channel === subscription.#channel) onChange(message);
+    });
+    await connection.subscribe(subscription.#channel);
+    // Only later readies are reconnects (the first one has passed by now).
+    connection.on('ready', subscription.#onReady);
+    return subscription;
+  }
+
+  /** Unsubscribes and closes the connection. */
+  async stop(): Promise<void> {
+    this.#connection.off('ready', this.#onReady);
+    await this.#connection.quit().catch(() => this.#connection.disconnect());
+  }
+}
