@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
 import type { Kysely } from 'kysely';
@@ -15,6 +16,7 @@ import { createIdentify, installIdentity } from './http/identity.ts';
 import { notFoundHandler, problemMiddleware } from './errors/problem-middleware.ts';
 import { refuseOversizedBodies } from './http/body-limit.ts';
 import { createOpsApp } from './ops-app.ts';
+import { createDashboard, type Dashboard } from './dashboard/create-dashboard.ts';
 import { apiExpress } from './http/api-router.ts';
 import { privateResponse } from './http/response-headers.ts';
 import { createApiMetrics, type ApiMetrics } from './metrics/metrics.ts';
@@ -24,7 +26,10 @@ import { docsRouter } from './routes/docs.ts';
 import { healthRouter, type Readiness } from './routes/health.ts';
 import { issueRequestsRouter } from './routes/issue-requests.ts';
 import { meRouter } from './routes/me.ts';
-import { ticketsRouter } from './routes/tickets.ts';
+import { ticketEventsRouter } from './routes/ticket-events.ts';
+import { ticketsRouter, type TicketLookup } from './routes/tickets.ts';
+import { subscriberOptions, type OpenSubscriber } from './sse/decisions-subscription.ts';
+import { TicketStreamHub } from './sse/ticket-stream-hub.ts';
 
 export interface AppDeps {
   config: Config;
@@ -36,6 +41,8 @@ export interface AppDeps {
   replicaAck?: ReplicaAck;
   /** Readiness's own connections (main.ts), so request load never starves /readyz; default: `redis` and `db`. */
   probes?: { redis: Redis; db: Kysely<Database> };
+  /** Opens the ticket streams' one subscriber connection (main.ts: connectRedis, Sentinel-aware); default: a duplicate of `redis`. */
+  openTicketEventsSubscriber?: OpenSubscriber;
 }
 
 export interface ApiApp {
@@ -45,6 +52,10 @@ export interface ApiApp {
   metrics: ApiMetrics;
   /** The operations listener's app (OPS_PORT): /metrics, /healthz, /readyz. */
   ops: Express;
+  /** The live dashboard on the operations port (undefined without ADMIN_TOKEN); stop() on shutdown. */
+  dashboard: Dashboard | undefined;
+  /** The ticket streams (SSE) and their one Redis subscription; close() ends them all (shutdown). */
+  ticketStreams: TicketStreamHub;
 }
 
 function countRequests(metrics: ApiMetrics): RequestHandler {
@@ -59,6 +70,19 @@ function countRequests(metrics: ApiMetrics): RequestHandler {
   };
 }
 
+/** A subscriber connection like `redis` (same server, options, Sentinel), once ready. */
+async function duplicateSubscriber(redis: Redis, connectionName: string): Promise<Redis> {
+  const subscriber = redis.duplicate(subscriberOptions(connectionName));
+  subscriber.on('error', () => {});
+  try {
+    if (subscriber.status !== 'ready') await once(subscriber, 'ready');
+  } catch (error) {
+    subscriber.disconnect();
+    throw error;
+  }
+  return subscriber;
+}
+
 /** Builds the API (no listening): dependencies come in, so tests build it against throwaway databases. */
 export async function createApp(deps: AppDeps): Promise<ApiApp> {
   const { config, log, redis, queue, db, replicaAck } = deps;
@@ -67,7 +91,8 @@ export async function createApp(deps: AppDeps): Promise<ApiApp> {
   // A reconnected Redis may be an older one (restarted from its AOF, a replica promoted):
   // admissions re-read Postgres's high-water marks before trusting it (see CouponCatalog).
   for (const event of ['close', 'ready'] as const) redis.on(event, () => catalog.distrustFloors());
-  const metrics = createApiMetrics(() => readQueueDepths(redis, config.REDIS_PREFIX, catalog.codes()));
+  let ticketStreams: TicketStreamHub | undefined;
+  const metrics = createApiMetrics(() => readQueueDepths(redis, config.REDIS_PREFIX, catalog.codes()), () => ticketStreams?.openStreams ?? 0);
   const readiness: Readiness = { accepting: true };
 
   // One spelling per route, nosniff on every answer (http/api-router.ts).
@@ -87,7 +112,18 @@ export async function createApp(deps: AppDeps): Promise<ApiApp> {
   const scripts = couponScripts(redis, config.REDIS_PREFIX);
   const enqueuer = new IssueEnqueuer(queue, scripts, { maxBatch: config.ENQUEUE_MAX_BATCH, windowMs: config.ENQUEUE_WINDOW_MS });
   app.use(issueRequestsRouter({ config, scripts, db, catalog, metrics, heals: new HealRequests(queue), replicaAck, enqueuer }));
-  app.use(ticketsRouter(redis, db, config.REDIS_PREFIX, catalog));
+  const lookup: TicketLookup = { redis, db, prefix: config.REDIS_PREFIX, catalog };
+  ticketStreams = new TicketStreamHub({
+    lookup,
+    openSubscriber: deps.openTicketEventsSubscriber ?? (() => duplicateSubscriber(redis, `${config.REDIS_PREFIX}:ticket-events`)),
+    log,
+    maxStreams: config.SSE_MAX_STREAMS,
+    heartbeatMs: config.SSE_HEARTBEAT_MS,
+    resyncMs: config.SSE_RESYNC_MS,
+    onEventSent: (status) => metrics.ticketEventsSent.inc({ status }),
+  });
+  app.use(ticketEventsRouter(lookup, ticketStreams, config.RETRY_AFTER_SECONDS));
+  app.use(ticketsRouter(lookup));
   app.use(couponsRouter(db));
   app.use(meRouter(db));
   // The probes answer here too (DESIGN.md); Kubernetes asks the operations port. /metrics is only there.
@@ -97,6 +133,8 @@ export async function createApp(deps: AppDeps): Promise<ApiApp> {
 
   app.use(notFoundHandler());
   app.use(problemMiddleware(log, config.RETRY_AFTER_SECONDS));
-  const ops = createOpsApp({ log, retryAfterSeconds: config.RETRY_AFTER_SECONDS, metrics, health });
-  return { app, readiness, catalog, metrics, ops };
+  // The dashboard's figures cover every replica: each publishes its counters (stats/).
+  const dashboard = createDashboard({ config, log, redis, db, metrics });
+  const ops = createOpsApp({ log, retryAfterSeconds: config.RETRY_AFTER_SECONDS, metrics, health, dashboard: dashboard?.router });
+  return { app, readiness, catalog, metrics, ops, ticketStreams, dashboard };
 }

@@ -11,6 +11,7 @@ import { listen, listenOps } from './http/server-limits.ts';
 import { API_DB_POOL_SIZE, API_READINESS_DB_POOL_SIZE } from './pool-sizes.ts';
 import { ReplicaAck } from './admission/replica-ack.ts';
 import { apiRedisOptions, replicaAckRedisOptions } from './redis-options.ts';
+import { subscriberOptions } from './sse/decisions-subscription.ts';
 
 await runMain('api', async (log) => {
   const config = loadConfig();
@@ -46,7 +47,9 @@ await runMain('api', async (log) => {
   const queue = openIssueQueue(queueConnection, config.REDIS_PREFIX);
   queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
 
-  const { app, ops, readiness, catalog, metrics } = await createApp({ config, log, redis, queue, db, replicaAck, probes });
+  // The ticket streams' one subscriber connection, opened by the first stream (sse/decisions-subscription.ts).
+  const openTicketEventsSubscriber = () => connectRedis(target, subscriberOptions(`${config.REDIS_PREFIX}:ticket-events`));
+  const { app, ops, readiness, catalog, metrics, ticketStreams } = await createApp({ config, log, redis, queue, db, replicaAck, probes, openTicketEventsSubscriber });
   // The operations port first: the start-up record below names both ports (the harness reads it).
   const opsListener = await listenOps(ops, config);
   const { server, port } = await listen(app, config, { onRefused: (reason) => metrics.connectionsRefused.inc({ reason }) });
@@ -60,6 +63,9 @@ await runMain('api', async (log) => {
     // Readiness first, so the balancer stops sending; then let in-flight requests finish.
     readiness.accepting = false;
     if (config.SHUTDOWN_READINESS_DELAY_MS > 0) await delay(config.SHUTDOWN_READINESS_DELAY_MS);
+    // Streams never end by themselves: end them (their clients reconnect to another replica and get
+    // the current state at once), or the listener would wait for them until the shutdown timeout.
+    ticketStreams.close();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     await closed;

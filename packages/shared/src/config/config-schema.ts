@@ -111,6 +111,14 @@ export const configFields = z.object({
   HTTP_MAX_PIPELINED_REQUESTS: int(1).max(10_000).default(16),
   // ── end of the public listener's limits ───────────────────────────────────────────────────────
 
+  // ── Tickets pushed over SSE (issue 13; services/api/src/sse/) ─────────────────────────────────
+  /** Ticket streams (GET /v1/tickets/{id}/events) one API process holds open; the next one gets 503 OVERLOADED. Each is also a connection: see HTTP_MAX_CONNECTIONS. */
+  SSE_MAX_STREAMS: int(1).max(1_000_000).default(20_000),
+  /** A `: ping` comment on every open stream this often, so proxies and balancers do not close it as idle (ingress-nginx: 60 s). */
+  SSE_HEARTBEAT_MS: ms(100).max(60_000, 'must be at most 60000 ms: proxies close idle streams after ~60 s').default(15_000),
+  /** Every open stream's ticket is re-read this often (one pipelined read per coupon), in case a decision's message was lost. */
+  SSE_RESYNC_MS: ms(1_000).default(5_000),
+
   /** BullMQ jobs one worker process holds at once (most of them only wait for their coupon's batch). */
   WORKER_CONCURRENCY: int(1).default(64),
   /** Tickets decided in one Postgres transaction. */

@@ -7,3 +7,4 @@ export { decodeMirror, runStateOf, type CouponMirror, type MirrorFigures, type R
 export { couponChangesChannel, publishCouponChange, CouponChangeSubscription, type OnCouponChange } from './coupon-changes.ts';
 export { REDIS_NOT_NOW_CODES, redisRefusal, isRedisConnectionError, isRedisUnavailable, type RedisNotNowCode } from './redis-refusal.ts';
 export { parseRedisInfo } from './info.ts';
+export { ticketEventsChannel, encodeDecidedBatch, decodeDecidedBatch, type DecidedBatch, type DecidedTicket } from './ticket-events.ts';

@@ -8,13 +8,17 @@ export interface ApiMetrics {
   queueDepth: Gauge<'coupon'>;
   /** Connections the public listener refused or cut (http/server-limits.ts). */
   connectionsRefused: Counter<'reason'>;
+  /** Ticket streams (SSE) open on this process. */
+  ticketStreamsOpen: Gauge;
+  /** Ticket events sent on the streams, by the status they carried. */
+  ticketEventsSent: Counter<'status'>;
 }
 
 /**
  * The API's Prometheus metrics. `readQueueDepth` is called at scrape time, so the gauge is
  * the backlog (admitted, undecided tickets) per coupon when Prometheus asks.
  */
-export function createApiMetrics(readQueueDepth: () => Promise<Record<string, number>>): ApiMetrics {
+export function createApiMetrics(readQueueDepth: () => Promise<Record<string, number>>, openTicketStreams: () => number = () => 0): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return {
@@ -42,6 +46,20 @@ export function createApiMetrics(readQueueDepth: () => Promise<Record<string, nu
       name: 'http_connections_refused_total',
       help: 'Connections refused or cut by the public listener: max_connections, per_client, pipelining.',
       labelNames: ['reason'],
+      registers: [registry],
+    }),
+    ticketStreamsOpen: new Gauge({
+      name: 'sse_ticket_streams_open',
+      help: 'Ticket event streams (GET /v1/tickets/{id}/events) open on this process.',
+      registers: [registry],
+      collect() {
+        this.set(openTicketStreams());
+      },
+    }),
+    ticketEventsSent: new Counter({
+      name: 'sse_ticket_events_sent_total',
+      help: 'Ticket events sent on the streams, by the status they carried (queued, issued, rejected).',
+      labelNames: ['status'],
       registers: [registry],
     }),
     queueDepth: new Gauge({

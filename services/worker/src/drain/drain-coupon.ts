@@ -5,6 +5,7 @@ import type { CouponLease } from '../lock/coupon-lock.ts';
 import { scriptsOf, type WorkerDeps } from '../worker-deps.ts';
 import { parseBatchRead } from './batch-read.ts';
 import { isStatementTimeout, type AdaptiveBatchSize } from './batch-size.ts';
+import { publishDecisions } from './publish-decisions.ts';
 import { restoreLine } from './restore-line.ts';
 
 /** Heals in a row after which a drain gives up (the job retries): a heal that does not take means something else is wrong. */
@@ -106,6 +107,7 @@ export async function drainCoupon(
       return decided;
     }
 
+    const committedAtMs = Date.now();
     await hooks?.afterCommit?.({ couponCode, fence: lease.fence });
     // Postgres has committed: now, and only now, tickets become final. If Redis went back in
     // time while the batch ran, the resolve flags the mirror instead of advancing it.
@@ -117,6 +119,7 @@ export async function drainCoupon(
       decidedSeqBefore: batch.before.decidedSeq,
       outcomes: outcomeArgs(batch),
     });
+    publishDecisions(deps, couponCode, batch, committedAtMs); // SSE: never awaited, never fails the batch
     if (batch.issuedQuantity >= batch.totalQuantity) await retireIfDone(deps, couponCode);
     decided += candidates.length;
     heals = 0;
