@@ -42,6 +42,7 @@ describe('the problem catalog', () => {
       MISSING_TOKEN: 401,
       INVALID_TOKEN: 401,
       TOKEN_EXPIRED: 401,
+      CSRF_REJECTED: 403,
       COUPON_NOT_FOUND: 404,
       TICKET_NOT_FOUND: 404,
       ROUTE_NOT_FOUND: 404,

@@ -34,6 +34,8 @@ export const PROBLEMS = {
   // 401 on the admin API (operations port): the operator's ADMIN_TOKEN (services/api/src/admin/).
   MISSING_ADMIN_TOKEN: { status: 401, title: 'Unauthorized', detail: 'An Authorization: Bearer <ADMIN_TOKEN> header is required.' },
   INVALID_ADMIN_TOKEN: { status: 401, title: 'Unauthorized', detail: 'The bearer token is not an admin token.' },
+  // 403: a dashboard session's unsafe request without its CSRF token, or from another origin (services/api/src/dashboard/).
+  CSRF_REJECTED: { status: 403, title: 'Forbidden', detail: 'An unsafe request from the dashboard needs its X-CSRF-Token header and the same origin.' },
   // 404
   COUPON_NOT_FOUND: { status: 404, title: 'Not Found', detail: 'No coupon with this code.' },
   TICKET_NOT_FOUND: { status: 404, title: 'Not Found', detail: 'No such ticket for this user.' },

@@ -20,3 +20,28 @@ export const privateResponse: RequestHandler = (req, res, next) => {
   }
   next();
 };
+
+/**
+ * The dashboard's Content-Security-Policy (services/api/src/dashboard): scripts, styles and
+ * connections (fetch, EventSource) only from this origin, no inline script or style, no plugin,
+ * no framing (clickjacking of the pause and close buttons), forms post only here.
+ */
+export const DASHBOARD_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** Every answer of the dashboard: its CSP, no framing (older browsers too), no referrer, nosniff (apiExpress sets it on every answer too). */
+export const dashboardHeaders: RequestHandler = (_req, res, next) => {
+  res.setHeader('Content-Security-Policy', DASHBOARD_CSP);
+  res.setHeader('X-Frame-Options', 'deny'); // case-insensitive
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  next();
+};
