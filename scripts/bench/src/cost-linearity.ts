@@ -4,8 +4,10 @@
 // (a hash rehashing, a sorted set deepening, a scan) shows as a higher CPU per ticket at scale.
 import type { BenchContext } from './bench-context.ts';
 import { measureAdmitted, withCostCluster, type CostStage } from './cost.ts';
+import { sendIssueRequests } from './http-load.ts';
 
 const COUPON = 'COSTLINE';
+const WARM_COUPON = 'COSTWARM';
 
 export interface LinearitySize {
   admissions: number;
@@ -20,7 +22,13 @@ export interface LinearityMeasurements {
 
 async function measureSize(ctx: BenchContext, admissions: number): Promise<LinearitySize> {
   ctx.log(`cost linearity: ${admissions} admissions on a fresh private Redis, 2 API + 2 worker processes`);
-  return withCostCluster(ctx, [{ code: COUPON, limit: admissions }], async ({ url, sources, redis, settings, drained }) => {
+  const warmup = Math.max(1, ctx.options.warmupRequests);
+  const coupons = [{ code: COUPON, limit: admissions }, { code: WARM_COUPON, limit: warmup }];
+  return withCostCluster(ctx, coupons, async ({ url, sources, redis, settings, drained }) => {
+    // Unmeasured admissions first (--warmup), so both sizes are measured JIT-warm: otherwise the
+    // small run also pays the processes' warm-up and looks dearer per ticket than it is.
+    await sendIssueRequests('linearity warm-up', { url, couponCode: WARM_COUPON }, warmup, settings);
+    await drained(WARM_COUPON);
     const { stage, redisBytesPerTicket } = await measureAdmitted({ url, couponCode: COUPON, admissions, sources, redis, settings, drained: () => drained(COUPON) });
     return { admissions, admitted: stage, redisBytesPerTicket };
   });
