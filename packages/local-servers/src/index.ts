@@ -1,7 +1,7 @@
 export { ensureLocalServers, type LocalServers, type ServerChoice, type Purpose } from './ensure-local-servers.ts';
 export { startLocalPostgres, type LocalPostgres } from './postgres/local-postgres.ts';
 export { startLocalRedis, type LocalRedis } from './redis/local-redis.ts';
-export { findRedisServer, requireRedisServer, spawnRedisServer, cachedRedis, REDIS_MISSING, REDIS_CACHE_DIR, type RedisBinary } from './redis/redis-binary.ts';
+export { findRedisServer, requireRedisServer, requireRedisCli, spawnRedisServer, cachedRedis, REDIS_MISSING, REDIS_CACHE_DIR, type RedisBinary } from './redis/redis-binary.ts';
 export { fetchRedisIntoCache } from './redis/fetch-redis.ts';
 export { findPostgresBinaries, requirePostgresBinaries, postgresVersion, type PostgresBinaries } from './postgres/postgres-binaries.ts';
 export { serverUser, runnableBinDir, type ServerUser } from './postgres/server-user.ts';

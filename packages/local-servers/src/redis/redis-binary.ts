@@ -4,7 +4,7 @@
 // servers, Sentinel) asks here, so they all run the same binary the same way.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { CACHE_DIR } from '../paths.ts';
 
 export interface RedisBinary {
@@ -64,6 +64,19 @@ export function requireRedisServer(): RedisBinary {
   const binary = findRedisServer();
   if (!binary) throw new Error(REDIS_MISSING);
   return binary;
+}
+
+/**
+ * redis-cli, for what only the real tool does (`redis-cli --cluster create`): beside the
+ * redis-server that runs (Debian ships both in redis-tools, so the cached copy has it too), else PATH.
+ */
+export function requireRedisCli(): RedisBinary {
+  const server = requireRedisServer();
+  const beside = join(dirname(server.path), 'redis-cli');
+  if (existsSync(beside)) return { ...server, path: beside };
+  const path = onPath('redis-cli') ?? onPath('valkey-cli');
+  if (!path) throw new Error('no redis-cli found beside redis-server or on PATH: install redis-tools (Debian/Ubuntu: `sudo apt-get install redis-tools`)');
+  return { path, source: 'PATH', env: {} };
 }
 
 /** Starts redis-server with `args`, as `redis-server` (argv0) whichever copy it is. */

@@ -5,4 +5,5 @@ export { startRedisServer, type RedisServer, type RedisServerOptions, type Appen
 export { startPostgresServer, type PostgresServer } from './postgres-server.ts';
 export { startSentinelTopology, type SentinelTopology, type SentinelTopologyOptions } from './sentinel-topology.ts';
 export { exhaustMemory, requireReplicas, blockWithScript, demoteToReplica, type Refusal } from './redis-refusals.ts';
-export { openUntouchedCoupon } from './open-fast-path.ts';
+export { openUntouchedCoupon, WHOLE_RUN_STATE } from './open-fast-path.ts';
+export { startRedisCluster, type RedisClusterTopology, type RedisClusterOptions, type ClusterNodeRole } from './redis-cluster.ts';
