@@ -1,1 +1,1 @@
-export { pollTickets, ticketsOf, askOnceMore, type PollOptions, type PollResult } from './poll-tickets.ts';
+export { pollTickets, ticketsOf, askOnceMore, type PollOptions, type PollResult, type PendingTicket } from './poll-tickets.ts';
