@@ -21,7 +21,7 @@ describe('parseAdmissionReply', () => {
     });
   });
 
-  it.each([0, 4, -5])('throws on the unknown code %i, naming it', (code) => {
+  it.each([0, 4, -6])('throws on the unknown code %i, naming it', (code) => {
     expect(() => parseAdmissionReply([code, '', '', -1, 0, 0])).toThrow(new RegExp(`unknown code ${code}\\b`));
   });
 });

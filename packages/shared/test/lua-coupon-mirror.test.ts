@@ -37,7 +37,7 @@ describe('coupon mirror scripts (real Redis)', () => {
     await world.env.redis.del(keys.meta);
     await scripts().copyMirror(code, { total: 5, issued: 2, decidedSeq: 7, ...ACTIVE });
     expect(await world.env.redis.hgetall(keys.meta)).toEqual({ total: '5', issued: '2', soldOut: '0', decidedSeq: '7', run: 'active', runVersion: '0' });
-    expect(await scripts().readMirror(code)).toEqual({ state: 'ok', issued: 2, decidedSeq: '7' });
+    expect(await scripts().readMirror(code)).toEqual({ state: 'ok', issued: 2, decidedSeq: '7', runVersion: 0 });
   });
 
   it('reads the mirror as the batch read does: ok, stale once flagged (admissions refused), missing when gone', async () => {
@@ -46,15 +46,15 @@ describe('coupon mirror scripts (real Redis)', () => {
       const flat = await world.env.redis.readDecisionBatch(keys.pending, keys.meta, keys.seq, 10, keys.ticketPrefix);
       return { alone: await scripts().readMirror(code), withBatch: decodeMirror(flat) };
     };
-    expect(await read()).toEqual({ alone: { state: 'ok', issued: 0, decidedSeq: '0' }, withBatch: { state: 'ok', issued: 0, decidedSeq: '0' } });
+    expect(await read()).toEqual({ alone: { state: 'ok', issued: 0, decidedSeq: '0', runVersion: 0 }, withBatch: { state: 'ok', issued: 0, decidedSeq: '0' } });
 
     expect(await scripts().flagMirrorStale(code)).toBe(1);
-    expect((await read()).alone).toEqual({ state: 'stale', issued: 0, decidedSeq: '0' });
+    expect((await read()).alone).toEqual({ state: 'stale', issued: 0, decidedSeq: '0', runVersion: 0 });
     expect((await read()).withBatch.state).toBe('stale');
     expect(await world.admit({ code, keys }, crypto.randomUUID())).toMatchObject({ outcome: 'not_ready', status: 'stale' });
 
     await world.env.redis.del(keys.meta);
-    expect(await read()).toEqual({ alone: { state: 'missing', issued: 0, decidedSeq: '0' }, withBatch: { state: 'missing', issued: 0, decidedSeq: '0' } });
+    expect(await read()).toEqual({ alone: { state: 'missing', issued: 0, decidedSeq: '0', runVersion: -1 }, withBatch: { state: 'missing', issued: 0, decidedSeq: '0' } });
   });
 
   it("an operator's pause and close refuse admissions at once; resume admits again; an existing ticket is still shown", async () => {

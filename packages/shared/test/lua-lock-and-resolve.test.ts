@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { waitFor } from '../src/testing/index.ts';
+import { waitFor, WHOLE_RUN_STATE } from '../src/testing/index.ts';
 import { decodeTicket } from '../src/redis/index.ts';
 import { useRedisWorld } from './helpers.ts';
 
@@ -160,7 +160,7 @@ describe('batch scripts (real Redis)', () => {
     expect(await redis.hgetall(loserKey)).toMatchObject({ status: 'rejected', reason: 'ALREADY_ISSUED' });
     expect(await redis.hgetall(loserKey)).not.toHaveProperty('walletId');
     expect(await redis.zrange(coupon.keys.pending, 0, -1)).toEqual([waiting!.ticketId]);
-    expect(await redis.hgetall(coupon.keys.meta)).toEqual({ issued: '5', total: '10', soldOut: '0', decidedSeq: '3' });
+    expect(await redis.hgetall(coupon.keys.meta)).toEqual({ issued: '5', total: '10', soldOut: '0', decidedSeq: '3', ...WHOLE_RUN_STATE });
     const ttl = await redis.ttl(winnerKey);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(TTL_SECONDS);
@@ -170,7 +170,7 @@ describe('batch scripts (real Redis)', () => {
     expect(await resolve()).toBe(0);
     expect(await redis.hgetall(winnerKey)).toMatchObject({ status: 'issued', issuedAt: String(issuedAt) });
     expect(await redis.zrange(coupon.keys.pending, 0, -1)).toEqual([waiting!.ticketId]);
-    expect(await redis.hgetall(coupon.keys.meta)).toEqual({ issued: '5', total: '10', soldOut: '0', decidedSeq: '3' });
+    expect(await redis.hgetall(coupon.keys.meta)).toEqual({ issued: '5', total: '10', soldOut: '0', decidedSeq: '3', ...WHOLE_RUN_STATE });
   });
 
   it('only moves the issued mirror upwards, and marks the coupon sold out when issued reaches the total', async () => {
@@ -182,10 +182,10 @@ describe('batch scripts (real Redis)', () => {
 
     await resolveEmpty(7, 10, 9, [0, 0]);
     await resolveEmpty(4, 10, 5, [2, 3]); // a late replay of an older batch
-    expect(await redis.hgetall(coupon.keys.meta)).toEqual({ issued: '7', total: '10', soldOut: '0', decidedSeq: '9' });
+    expect(await redis.hgetall(coupon.keys.meta)).toEqual({ issued: '7', total: '10', soldOut: '0', decidedSeq: '9', ...WHOLE_RUN_STATE });
 
     await resolveEmpty(10, 10, 12, [7, 9]);
-    expect(await redis.hgetall(coupon.keys.meta)).toEqual({ issued: '10', total: '10', soldOut: '1', decidedSeq: '12' });
+    expect(await redis.hgetall(coupon.keys.meta)).toEqual({ issued: '10', total: '10', soldOut: '1', decidedSeq: '12', ...WHOLE_RUN_STATE });
     const late = await world.admit(coupon, randomUUID());
     expect(late.outcome).toBe('sold_out');
   });
@@ -195,7 +195,7 @@ describe('batch scripts (real Redis)', () => {
     // Redis went back in time while the batch ran: it knows 3 issued, Postgres had 8 before the batch.
     await world.env.redis.hset(coupon.keys.meta, { total: 10, issued: 3, soldOut: '0', decidedSeq: 3 });
     await world.env.redis.resolveDecisionBatch(coupon.keys.pending, coupon.keys.meta, coupon.keys.ticketPrefix, TTL_SECONDS, 10, 10, 12, 8, 10);
-    expect(await world.env.redis.hgetall(coupon.keys.meta)).toEqual({ total: '10', issued: '3', soldOut: '0', decidedSeq: '3', stale: '1' });
+    expect(await world.env.redis.hgetall(coupon.keys.meta)).toEqual({ total: '10', issued: '3', soldOut: '0', decidedSeq: '3', stale: '1', ...WHOLE_RUN_STATE });
     // So no replica admits on it, until a heal.
     expect(await world.admit(coupon, randomUUID())).toMatchObject({ outcome: 'not_ready', status: 'stale' });
   });

@@ -7,7 +7,9 @@ import type { Logger } from 'pino';
 import type { Config } from '@coupons/shared/config';
 import type { Database } from '@coupons/shared/db';
 import type { CouponJobData } from '@coupons/shared/queue';
-import { couponScripts, type CouponRedis } from '@coupons/shared/redis';
+import { couponScripts, publishCouponChange, type CouponRedis } from '@coupons/shared/redis';
+import { adminRouter } from './admin/admin-router.ts';
+import { AdminTokens } from './admin/admin-tokens.ts';
 import { HealRequests } from './admission/heal-requests.ts';
 import { IssueEnqueuer } from './admission/issue-enqueuer.ts';
 import type { ReplicaAck } from './admission/replica-ack.ts';
@@ -43,6 +45,8 @@ export interface AppDeps {
   probes?: { redis: Redis; db: Kysely<Database> };
   /** Opens the ticket streams' one subscriber connection (main.ts: connectRedis, Sentinel-aware); default: a duplicate of `redis`. */
   openTicketEventsSubscriber?: OpenSubscriber;
+  /** Opens the coupon-change announcements' subscriber connection (main.ts: connectRedis); default: a duplicate of `redis`. */
+  openCouponChangesSubscriber?: OpenSubscriber;
 }
 
 export interface ApiApp {
@@ -88,6 +92,8 @@ export async function createApp(deps: AppDeps): Promise<ApiApp> {
   const { config, log, redis, queue, db, replicaAck } = deps;
   const catalog = new CouponCatalog(db, log);
   await catalog.start();
+  // Coupons created or changed at run time (admin API) reach this replica within a second.
+  await catalog.followChanges(deps.openCouponChangesSubscriber ?? (() => duplicateSubscriber(redis, `${config.REDIS_PREFIX}:coupon-changes`)), config.REDIS_PREFIX);
   // A reconnected Redis may be an older one (restarted from its AOF, a replica promoted):
   // admissions re-read Postgres's high-water marks before trusting it (see CouponCatalog).
   for (const event of ['close', 'ready'] as const) redis.on(event, () => catalog.distrustFloors());
@@ -135,6 +141,11 @@ export async function createApp(deps: AppDeps): Promise<ApiApp> {
   app.use(problemMiddleware(log, config.RETRY_AFTER_SECONDS));
   // The dashboard's figures cover every replica: each publishes its counters (stats/).
   const dashboard = createDashboard({ config, log, redis, db, metrics });
-  const ops = createOpsApp({ log, retryAfterSeconds: config.RETRY_AFTER_SECONDS, metrics, health, dashboard: dashboard?.router });
+  // The admin API, only with ADMIN_TOKEN (main.ts says so at start-up otherwise); the dashboard's sessions may call it too.
+  const admin = config.ADMIN_TOKEN.length === 0 ? undefined : adminRouter(
+    { config, log, db, redis, scripts, announce: async (code) => void (await publishCouponChange(redis, config.REDIS_PREFIX, code)) },
+    { tokens: new AdminTokens(config.ADMIN_TOKEN), sessions: dashboard?.sessions, bodyLimitBytes: config.BODY_LIMIT_BYTES },
+  );
+  const ops = createOpsApp({ log, retryAfterSeconds: config.RETRY_AFTER_SECONDS, metrics, health, admin, dashboard: dashboard?.router });
   return { app, readiness, catalog, metrics, ops, ticketStreams, dashboard };
 }

@@ -49,7 +49,9 @@ await runMain('api', async (log) => {
 
   // The ticket streams' one subscriber connection, opened by the first stream (sse/decisions-subscription.ts).
   const openTicketEventsSubscriber = () => connectRedis(target, subscriberOptions(`${config.REDIS_PREFIX}:ticket-events`));
-  const { app, ops, readiness, catalog, metrics, ticketStreams } = await createApp({ config, log, redis, queue, db, replicaAck, probes, openTicketEventsSubscriber });
+  // The admin API's change announcements (coupons created or changed at run time): one subscriber connection.
+  const openCouponChangesSubscriber = () => connectRedis(target, subscriberOptions(`${config.REDIS_PREFIX}:coupon-changes`));
+  const { app, ops, readiness, catalog, metrics, ticketStreams } = await createApp({ config, log, redis, queue, db, replicaAck, probes, openTicketEventsSubscriber, openCouponChangesSubscriber });
   // The operations port first: the start-up record below names both ports (the harness reads it).
   const opsListener = await listenOps(ops, config);
   const { server, port } = await listen(app, config, { onRefused: (reason) => metrics.connectionsRefused.inc({ reason }) });
@@ -58,6 +60,11 @@ await runMain('api', async (log) => {
     { port, opsPort, sentinels: config.REDIS_SENTINELS?.length ?? 0, durability: config.ADMISSION_DURABILITY },
     `API listening on http://localhost:${port} (docs: http://localhost:${port}/docs; metrics: http://localhost:${opsPort}/metrics)`,
   );
+  if (config.ADMIN_TOKEN.length === 0) {
+    log.info({ admin: false }, `Admin API off: ADMIN_TOKEN is not set (set it to one or more comma-separated secrets of 32+ characters, e.g. $(openssl rand -hex 32), to serve /admin/v1 on port ${opsPort})`);
+  } else {
+    log.info({ admin: true, adminTokens: config.ADMIN_TOKEN.length }, `Admin API on http://localhost:${opsPort}/admin/v1 (OpenAPI: /admin/v1/openapi.json)`);
+  }
 
   onShutdownSignal(log, config.SHUTDOWN_TIMEOUT_MS, async () => {
     // Readiness first, so the balancer stops sending; then let in-flight requests finish.

@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { HttpError, unavailable } from '../src/errors/http-error.ts';
 import { PROBLEM_CODES, PROBLEMS, problemType, type ProblemCode } from '../src/errors/problem-catalog.ts';
 import { ANY_ROUTE_PROBLEMS, buildOpenApiDocument } from '../src/openapi/openapi-document.ts';
+import { ADMIN_DOCUMENTED_CODES } from '../src/openapi/admin-document.ts';
+import { configFields } from '@coupons/shared/config';
 
 const SRC = join(import.meta.dirname, '../src');
 
@@ -24,6 +26,8 @@ const codeLiterals = (text: string): string[] => [...text.matchAll(/['"]([A-Z][A
 const NOT_PROBLEM_CODES = new Set([
   'JWT', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN', 'ENETUNREACH',
   'GET', 'HEAD', 'RS256', 'ES256', 'ES384', 'ES512',
+  // Configuration variables (a Pick<Config, …> names them).
+  ...Object.keys(configFields.shape),
 ]);
 
 describe('the problem catalog', () => {
@@ -34,6 +38,7 @@ describe('the problem catalog', () => {
       INVALID_COUPON_CODE: 400,
       INVALID_TICKET_ID: 400,
       INVALID_BODY: 400,
+      INVALID_QUERY: 400,
       MALFORMED_JSON: 400,
       BAD_REQUEST_BODY: 400,
       BAD_REQUEST: 400,
@@ -42,12 +47,18 @@ describe('the problem catalog', () => {
       MISSING_TOKEN: 401,
       INVALID_TOKEN: 401,
       TOKEN_EXPIRED: 401,
+      MISSING_ADMIN_TOKEN: 401,
+      INVALID_ADMIN_TOKEN: 401,
       CSRF_REJECTED: 403,
       COUPON_NOT_FOUND: 404,
       TICKET_NOT_FOUND: 404,
       ROUTE_NOT_FOUND: 404,
       SOLD_OUT: 409,
       EVENT_NOT_OPEN: 409,
+      EVENT_PAUSED: 409,
+      COUPON_EXISTS: 409,
+      EVENT_STARTED: 409,
+      EVENT_CLOSED: 409,
       PAYLOAD_TOO_LARGE: 413,
       UNSUPPORTED_MEDIA_TYPE: 415,
       UNSUPPORTED_ENCODING: 415,
@@ -57,14 +68,14 @@ describe('the problem catalog', () => {
     });
   });
 
-  it('has one title per status, a detail for every code, and Retry-After exactly on the 503s', () => {
+  it('has one title per status, a detail for every code, and Retry-After exactly on the 503s and EVENT_PAUSED (it resumes)', () => {
     const titles = new Map<number, Set<string>>();
     for (const code of PROBLEM_CODES) {
       const { status, title, detail } = PROBLEMS[code];
       titles.set(status, (titles.get(status) ?? new Set()).add(title));
       expect(detail).toMatch(/\S/);
       expect(code).toMatch(/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/);
-      expect({ code, retryAfter: 'retryAfter' in PROBLEMS[code] }).toEqual({ code, retryAfter: status === 503 });
+      expect({ code, retryAfter: 'retryAfter' in PROBLEMS[code] }).toEqual({ code, retryAfter: status === 503 || code === 'EVENT_PAUSED' });
     }
     for (const [status, set] of titles) expect({ status, titles: [...set] }).toEqual({ status, titles: [expect.stringMatching(/\S/)] });
   });
@@ -118,7 +129,8 @@ describe('the catalog and the OpenAPI document', () => {
   });
 
   it('lists every code under some route with its catalog status, except the ones any request may get (named in the description)', () => {
-    const onRoutes = new Set(documented.map(({ code }) => code));
+    // The admin routes' codes are in the admin document (operations port).
+    const onRoutes = new Set<string>([...documented.map(({ code }) => code), ...ADMIN_DOCUMENTED_CODES]);
     const anyRoute = new Set<ProblemCode>(ANY_ROUTE_PROBLEMS);
     for (const code of PROBLEM_CODES) expect({ code, documented: onRoutes.has(code) || anyRoute.has(code) }).toEqual({ code, documented: true });
     for (const code of ANY_ROUTE_PROBLEMS) expect(document.info.description).toContain(`${PROBLEMS[code].status} ${code}`);

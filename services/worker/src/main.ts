@@ -4,7 +4,7 @@ import { createDb } from '@coupons/shared/db';
 import { registerCommands } from '@coupons/shared/redis';
 import { checkPostgres, connectRedis, onShutdownSignal, redisTarget, runMain } from '@coupons/shared/runtime';
 import { faultInjectionHooks } from './fault-injection.ts';
-import { startIssueWorker } from './worker.ts';
+import { startIssueWorker, SUBSCRIBER_OPTIONS } from './worker.ts';
 import { WORKER_DB_POOL_SIZE } from './pool-sizes.ts';
 
 await runMain('worker', async (log) => {
@@ -28,7 +28,10 @@ await runMain('worker', async (log) => {
 
   // Tests and `pnpm chaos` pause batches through FAULT_*; without them the worker has no hooks.
   const deps = { config, log, redis, db, hooks: faultInjectionHooks(config, log) };
-  const issueWorker = await startIssueWorker(deps, bullConnection);
+  const issueWorker = await startIssueWorker(deps, bullConnection, {
+    // Coupons created or changed at run time: one subscriber connection, through the one factory (Sentinel-aware).
+    openCouponChangesSubscriber: () => connectRedis(target, { ...SUBSCRIBER_OPTIONS, connectionName: `${config.REDIS_PREFIX}:coupon-changes` }),
+  });
   log.info({ concurrency: config.WORKER_CONCURRENCY, batchSize: config.BATCH_SIZE, leaseMs: config.LOCK_LEASE_MS }, 'worker started');
 
   onShutdownSignal(log, config.SHUTDOWN_TIMEOUT_MS, async () => {

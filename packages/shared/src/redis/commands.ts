@@ -74,7 +74,7 @@ export interface CouponCommands {
   ticketsProgress(pending: string, ticketPrefix: string, ...ticketIds: string[]): Promise<TicketProgress[]>;
   retireCouponState(users: string, pending: string, seq: string, meta: string, fence: string, enqueued: string, retentionSeconds: number): Promise<number>;
   restoreWalletTickets(users: string, ticketPrefix: string, ttlSeconds: number, ...wallets: Arg[]): Promise<number>;
-  readCouponMirror(meta: string): Promise<[string, string, string]>;
+  readCouponMirror(meta: string): Promise<[string, string, string, string]>;
   flagCouponMirrorStale(meta: string): Promise<number>;
   copyCouponMirror(meta: string, total: number, issued: number, decidedSeq: number | string, run: RunState, runVersion: number): Promise<'0' | '1'>;
   setCouponRunState(meta: string, run: RunState, runVersion: number, missingTtlSeconds: number): Promise<0 | 1>;

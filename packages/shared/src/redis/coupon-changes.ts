@@ -26,14 +26,23 @@ export type OnCouponChange = (couponCode: string | undefined) => void;
 
 /**
  * One subscription per process on its own connection (a subscribed connection can do nothing
- * else), from the one connection factory (connectRedis: direct or through Sentinel). ioredis
- * subscribes again after every reconnect; each time it is ready again, `onChange(undefined)`
- * covers what was published while it was away.
+ * else), from the one connection factory (connectRedis: direct or through Sentinel, or a
+ * duplicate of one). It subscribes again itself whenever the connection is ready again (whether
+ * or not ioredis's autoResubscribe is on), then calls `onChange(undefined)`: whatever was
+ * published while it was away is lost, so everything is re-read.
  */
 export class CouponChangeSubscription {
   readonly #connection: Redis;
   readonly #channel: string;
-  readonly #onReady = () => this.onChange(undefined);
+  readonly #onMessage = (channel: string, message: string) => {
+    if (channel === this.#channel) this.onChange(message);
+  };
+  readonly #onReady = () => {
+    this.#connection.subscribe(this.#channel).then(
+      () => this.onChange(undefined),
+      () => {}, // the connection dropped again: the next ready retries
+    );
+  };
 
   private constructor(connection: Redis, prefix: string, private readonly onChange: OnCouponChange) {
     this.#connection = connection;
@@ -43,18 +52,17 @@ export class CouponChangeSubscription {
   /** Subscribes on `connection` (dedicated to it from now on), resolved once the subscription holds. */
   static async start(connection: Redis, prefix: string, onChange: OnCouponChange): Promise<CouponChangeSubscription> {
     const subscription = new CouponChangeSubscription(connection, prefix, onChange);
-    connection.on('message', (channel: string, message: string) => {
-      if (channel === subscription.#channel) onChange(message);
-    });
+    connection.on('message', subscription.#onMessage);
     await connection.subscribe(subscription.#channel);
     // Only later readies are reconnects (the first one has passed by now).
     connection.on('ready', subscription.#onReady);
     return subscription;
   }
 
-  /** Unsubscribes and closes the connection. */
-  async stop(): Promise<void> {
+  /** Stops listening and closes the connection (at once: nothing is waiting on it). */
+  stop(): void {
     this.#connection.off('ready', this.#onReady);
-    await this.#connection.quit().catch(() => this.#connection.disconnect());
+    this.#connection.off('message', this.#onMessage);
+    this.#connection.disconnect();
   }
 }

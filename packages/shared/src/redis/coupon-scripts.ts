@@ -73,8 +73,9 @@ export function couponScripts(redis: CouponRedis, prefix: string) {
     },
 
     /** The coupon's mirror of Postgres alone (read-mirror-1.lua), as readBatch reads it with a batch. */
-    async readMirror(couponCode: string): Promise<CouponMirror> {
-      return decodeMirror(await redis.readCouponMirror(keysOf(couponCode).meta));
+    async readMirror(couponCode: string): Promise<CouponMirror & { runVersion: number }> {
+      const reply = await redis.readCouponMirror(keysOf(couponCode).meta);
+      return { ...decodeMirror(reply), runVersion: Number(reply[3] ?? -1) };
     },
     /** The mirror flagged stale (flag-mirror-stale-1.lua): nobody admits or decides on it until copyMirror. */
     flagMirrorStale: (couponCode: string): Promise<number> => redis.flagCouponMirrorStale(keysOf(couponCode).meta),
@@ -87,6 +88,20 @@ export function couponScripts(redis: CouponRedis, prefix: string) {
      */
     setRunState: (couponCode: string, run: RunState, runVersion: number, missingTtlSeconds: number): Promise<0 | 1> =>
       redis.setCouponRunState(keysOf(couponCode).meta, run, runVersion, missingTtlSeconds),
+
+    /**
+     * Live admission figures of each coupon, in one round trip: `pending` (admitted, undecided:
+     * the pending set's size) and `admitted` (the arrival counter: requests admitted so far).
+     */
+    async admissionFigures(couponCodes: readonly string[]): Promise<{ pending: number; admitted: number }[]> {
+      if (couponCodes.length === 0) return [];
+      const pipeline = redis.pipeline();
+      for (const code of couponCodes) pipeline.zcard(keysOf(code).pending).get(keysOf(code).seq);
+      const replies = (await pipeline.exec()) ?? [];
+      const error = replies.find(([err]) => err)?.[0];
+      if (error) throw error;
+      return couponCodes.map((_, i) => ({ pending: Number(replies[2 * i]![1] ?? 0), admitted: Number(replies[2 * i + 1]![1] ?? 0) }));
+    },
 
     /** The coupon lock and a new fencing token (> 0), or 0 while another holds it. */
     acquireLock(couponCode: string, holder: string, leaseMs: number): Promise<number> {

@@ -99,7 +99,7 @@ export async function admitIssueRequest(deps: AdmissionDeps, couponCode: string,
       replaceExpired,
     });
   let result = await admit(false);
-  for (const waitUntil = Date.now() + HEAL_WAIT_MS; result.outcome === 'not_ready' && !coupon.soldOut && Date.now() < waitUntil; ) {
+  for (const waitUntil = Date.now() + HEAL_WAIT_MS; result.outcome === 'not_ready' && !coupon.soldOut && !coupon.closed && Date.now() < waitUntil; ) {
     await deps.heals.ask(couponCode);
     await delay(HEAL_POLL_MS);
     result = await admit(false);
@@ -151,11 +151,13 @@ export async function admitIssueRequest(deps: AdmissionDeps, couponCode: string,
 }
 
 /**
- * The coupon's Redis state is missing or behind Postgres. Sold out (Postgres says so, and that
- * never changes): the user's wallet or SOLD_OUT, straight from Postgres, without rebuilding a
+ * The coupon's Redis state is missing or behind Postgres. Closed by an operator: EVENT_NOT_OPEN.
+ * Sold out (Postgres says so, and that never changes): the user's wallet or SOLD_OUT, straight from Postgres, without rebuilding a
  * finished event's state. Otherwise a worker is asked to heal it and the client retries.
  */
 async function answerWithoutFastPath(deps: AdmissionDeps, coupon: CatalogCoupon, userId: string): Promise<Admitted | SoldOut> {
+  // Closed for good (Postgres): nothing to rebuild for it, as for a sold-out coupon.
+  if (coupon.closed) throw new HttpError('EVENT_NOT_OPEN', `Coupon ${coupon.code} is closed.`);
   if (coupon.soldOut) {
     const wallet = await findWalletOfUser(deps.db, coupon.code, userId);
     return wallet ? heldWallet(wallet) : { soldOut: true, problem: soldOutProblem(coupon.code) };

@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { listCoupons, type CouponRow, type Database } from '@coupons/shared/db';
 import { couponTag } from '@coupons/shared/domain';
+import { CouponChangeSubscription } from '@coupons/shared/redis';
+import type { Redis } from 'ioredis';
 
 /** What admission needs to know of a coupon: that it exists, when it is open, and Postgres's high-water mark. */
 export interface CatalogCoupon {
@@ -11,6 +13,11 @@ export interface CatalogCoupon {
   /** Postgres had issued every coupon when the catalog was read (issued only grows: once true, always true). */
   soldOut: boolean;
   /**
+   * An operator had closed it when the catalog was read (a close is final). Admission learns a
+   * close from Redis's mirror, atomically; this answers only where the mirror is missing.
+   */
+  closed: boolean;
+  /**
    * The highest arrival sequence Postgres had decided when the catalog was read: a lower bound
    * (it only grows), so a Redis arrival counter below it has certainly gone back in time.
    */
@@ -19,9 +26,10 @@ export interface CatalogCoupon {
 
 /**
  * The coupons, cached in memory. Admission must not query Postgres per request (it is the
- * hot path of a burst), and coupons change rarely: the cache refreshes every `refreshMs`, and
- * an unknown code triggers at most one refresh per `missRefreshMs` so a flood of bogus codes
- * cannot hammer Postgres.
+ * hot path of a burst), and coupons change rarely: the admin API announces every change
+ * (coupon-changes pub/sub, see `invalidate`), the cache also refreshes every `refreshMs` as the
+ * safety net for a lost announcement, and an unknown code triggers at most one refresh per
+ * `missRefreshMs` so a flood of bogus codes cannot hammer Postgres.
  *
  * After Redis reconnects (it may be a Redis restarted from an older AOF or snapshot, or a
  * replica promoted by Sentinel) admissions wait for one fresh read of Postgres's high-water
@@ -33,6 +41,8 @@ export class CouponCatalog {
   private timer: NodeJS.Timeout | undefined;
   private lastMissRefresh = 0;
   private inflight: Promise<void> | undefined;
+  private followUp: Promise<void> | undefined;
+  private changes: CouponChangeSubscription | undefined;
   /** Bumped at every Redis reconnect; floors are trusted once a read started after the latest bump has finished. */
   private distrust = 0;
   private trustedAt = 0;
@@ -53,6 +63,19 @@ export class CouponCatalog {
 
   stop(): void {
     clearInterval(this.timer);
+    this.changes?.stop();
+  }
+
+  /**
+   * Follows the admin API's change announcements (one subscription per process): each one, and
+   * each resubscription after a drop, reads Postgres afresh. `stop()` ends the subscription too.
+   */
+  async followChanges(openConnection: () => Promise<Redis>, prefix: string): Promise<void> {
+    const connection = await openConnection();
+    connection.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis (coupon changes) connection error'));
+    this.changes = await CouponChangeSubscription.start(connection, prefix, (code) => {
+      this.invalidate().catch((err: Error) => this.log.warn({ coupon: code, err: err.message }, 'coupon refresh after a change failed; the periodic reload retries'));
+    });
   }
 
   codes(): string[] {
@@ -108,6 +131,25 @@ export class CouponCatalog {
     }
   }
 
+  /**
+   * A coupon was created or changed (an announcement, or a resubscription after which anything
+   * may have): read Postgres afresh. A read already in flight may have started before the change
+   * committed, so it is followed by one more (coalesced: many announcements, one read after it).
+   */
+  invalidate(): Promise<void> {
+    if (!this.inflight) return this.refresh();
+    this.followUp ??= this.inflight.then(
+      () => this.afterFollowUp(),
+      () => this.afterFollowUp(),
+    );
+    return this.followUp;
+  }
+
+  private afterFollowUp(): Promise<void> {
+    this.followUp = undefined;
+    return this.refresh();
+  }
+
   /** Reads the coupons from Postgres now (coalesced with a read in flight). */
   refresh(): Promise<void> {
     this.inflight ??= listCoupons(this.db)
@@ -126,7 +168,8 @@ export class CouponCatalog {
         const known = before.get(row.code);
         const decidedSeq = known && BigInt(known.decidedSeq) > BigInt(row.decided_seq) ? known.decidedSeq : row.decided_seq;
         const soldOut = row.issued_quantity >= row.total_quantity || (known?.soldOut ?? false);
-        return [row.code, { code: row.code, startsAt: row.starts_at, endsAt: row.ends_at, soldOut, decidedSeq }];
+        const closed = row.closed_at !== null || (known?.closed ?? false);
+        return [row.code, { code: row.code, startsAt: row.starts_at, endsAt: row.ends_at, soldOut, closed, decidedSeq }];
       }),
     );
     const byTag = new Map<number, string[]>();

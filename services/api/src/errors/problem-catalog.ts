@@ -22,6 +22,7 @@ export const PROBLEMS = {
   INVALID_COUPON_CODE: { status: 400, title: 'Bad Request', detail: 'Invalid coupon code.' },
   INVALID_TICKET_ID: { status: 400, title: 'Bad Request', detail: 'Invalid ticket id.' },
   INVALID_BODY: { status: 400, title: 'Bad Request', detail: 'Invalid request body.' },
+  INVALID_QUERY: { status: 400, title: 'Bad Request', detail: 'Invalid query parameters.' },
   MALFORMED_JSON: { status: 400, title: 'Bad Request', detail: 'The request body is not valid JSON.' },
   BAD_REQUEST_BODY: { status: 400, title: 'Bad Request', detail: 'The request body could not be read.' },
   BAD_REQUEST: { status: 400, title: 'Bad Request', detail: 'The request could not be processed.' },

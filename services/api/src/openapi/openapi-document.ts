@@ -15,7 +15,7 @@ import {
 import { PROBLEM_CODES, PROBLEMS, problemType, type ProblemCode } from '../errors/problem-catalog.ts';
 import { IDENTITY_MODES } from '../auth/identity-modes.ts';
 
-const json = (description: string, schema: z.ZodType) => ({ description, content: { 'application/json': { schema } } });
+export const json = (description: string, schema: z.ZodType) => ({ description, content: { 'application/json': { schema } } });
 const retryAfter = { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' as const } } };
 
 /** Where each catalog entry is documented: one named example per code, referenced by the routes that answer it. */
@@ -26,7 +26,7 @@ const exampleRef = (code: ProblemCode) => ({ $ref: `#/components/examples/${code
  * (with their default detail) and refers to each code's example; a status whose codes ask the
  * client to come back later documents Retry-After.
  */
-function problems(...codes: ProblemCode[]) {
+export function problems(...codes: ProblemCode[]) {
   const byStatus = new Map<number, ProblemCode[]>();
   for (const code of new Set(codes)) byStatus.set(PROBLEMS[code].status, [...(byStatus.get(PROBLEMS[code].status) ?? []), code]);
   return Object.fromEntries(
@@ -53,7 +53,7 @@ const IDENTITY = [...new Set(Object.values(IDENTITY_MODES).flatMap((mode) => mod
 /** One security requirement per AUTH_MODE: the deployment's mode decides which one applies. */
 const SECURITY = Object.values(IDENTITY_MODES).map((mode) => Object.fromEntries(Object.keys(mode.schemes).map((name) => [name, [] as string[]])));
 /** What reading a request body can answer (express.json and http/json-body.ts). */
-const BODY = ['MALFORMED_JSON', 'BAD_REQUEST_BODY', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'UNSUPPORTED_ENCODING'] as const satisfies readonly ProblemCode[];
+export const BODY = ['MALFORMED_JSON', 'BAD_REQUEST_BODY', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'UNSUPPORTED_ENCODING'] as const satisfies readonly ProblemCode[];
 
 const ROUTES: RouteConfig[] = [
   {
@@ -71,7 +71,7 @@ const ROUTES: RouteConfig[] = [
     responses: {
       202: { ...json('Admitted: a new queued ticket.', ticketAcceptedSchema), headers: { Location: { schema: { type: 'string' } } } },
       200: json('This user already has a ticket for this coupon: its current state.', ticketAcceptedSchema),
-      ...problems(...IDENTITY, 'INVALID_COUPON_CODE', 'INVALID_BODY', ...BODY, 'COUPON_NOT_FOUND', 'SOLD_OUT', 'EVENT_NOT_OPEN', 'OVERLOADED', 'UNAVAILABLE'),
+      ...problems(...IDENTITY, 'INVALID_COUPON_CODE', 'INVALID_BODY', ...BODY, 'COUPON_NOT_FOUND', 'SOLD_OUT', 'EVENT_NOT_OPEN', 'EVENT_PAUSED', 'OVERLOADED', 'UNAVAILABLE'),
     },
   },
   {

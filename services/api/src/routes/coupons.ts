@@ -7,7 +7,8 @@ import { malformedParamProblem } from '../http/malformed-param.ts';
 import { parseOr400 } from '../http/validate.ts';
 import { HttpError } from '../errors/http-error.ts';
 
-function toCouponView(row: CouponRow) {
+/** The public coupon fields (the admin API's view adds its state and live figures to them). */
+export function toCouponView(row: CouponRow) {
   return {
     code: row.code,
     name: row.name,

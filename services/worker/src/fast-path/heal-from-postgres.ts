@@ -9,9 +9,9 @@ const CHUNK = 1_000;
 /** Why a heal ran: the mirror was missing, flagged stale (by an API that saw a counter behind Postgres), or found behind under the lock. */
 export type HealReason = 'missing' | 'stale' | 'behind';
 
-/** A coupon whose event is over: sold out, or past its end. (This only decides when its Redis state gets a lifetime; admission judges the window by Redis's clock.) */
-export function isFinished(coupon: Pick<CouponRow, 'issued_quantity' | 'total_quantity' | 'ends_at'>, now: Date): boolean {
-  return coupon.issued_quantity >= coupon.total_quantity || (coupon.ends_at !== null && coupon.ends_at <= now);
+/** A coupon whose event is over: sold out, past its end, or closed by an operator. (This only decides when its Redis state gets a lifetime; admission judges the window by Redis's clock.) */
+export function isFinished(coupon: Pick<CouponRow, 'issued_quantity' | 'total_quantity' | 'ends_at' | 'closed_at'>, now: Date): boolean {
+  return coupon.issued_quantity >= coupon.total_quantity || (coupon.ends_at !== null && coupon.ends_at <= now) || coupon.closed_at !== null;
 }
 
 /**
@@ -114,6 +114,11 @@ export async function healIfBehind(deps: WorkerDeps, couponCode: string, keys: C
     return healFromPostgres(deps, couponCode, keys, 'behind');
   }
   await raiseCounters(deps, couponCode, keys, coupon);
+  // An operator's pause, resume or close that reached Postgres but not Redis (its call answered
+  // 503): written here, only over an older version, so a later one is never undone.
+  if (mirror.runVersion < coupon.state_version) {
+    await scriptsOf(deps).setRunState(couponCode, runStateOf(coupon), coupon.state_version, deps.config.EVENT_RETENTION_SECONDS);
+  }
   if (isFinished(coupon, new Date())) await retireIfDone(deps, couponCode);
   return false;
 }

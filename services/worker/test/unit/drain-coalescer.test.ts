@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WHOLE_RUN_STATE } from '@coupons/shared/testing';
 import { DrainCoalescer } from '../../src/drain/drain-coalescer.ts';
 import { createWorkerTestEnvironment, insertCoupon, openAndAdmit, statusesOf, type WorkerTestEnvironment } from './in-process-harness.ts';
 
@@ -62,7 +63,7 @@ describe('DrainCoalescer', () => {
     expect(await t.env.redis.exists(keys(code).meta)).toBe(0);
     await t.env.redis.del(keys(code).lock);
     expect(await drains.healSoon(code)).toBe(true);
-    expect(await t.env.redis.hgetall(keys(code).meta)).toEqual({ total: '7', issued: '0', soldOut: '0', decidedSeq: '3' });
+    expect(await t.env.redis.hgetall(keys(code).meta)).toEqual({ total: '7', issued: '0', soldOut: '0', decidedSeq: '3', ...WHOLE_RUN_STATE });
   });
 
   const keys = (code: string) => t.keysOf(code);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { ticketKey } from '@coupons/shared/redis';
-import { waitFor } from '@coupons/shared/testing';
+import { waitFor, WHOLE_RUN_STATE } from '@coupons/shared/testing';
 import { AdaptiveBatchSize } from '../../src/drain/batch-size.ts';
 import { drainCoupon } from '../../src/drain/drain-coupon.ts';
 import { faultInjectionHooks } from '../../src/fault-injection.ts';
@@ -63,7 +63,7 @@ describe('drainCoupon', () => {
     expect((await decodedTicketOf(t, code, tickets[0]!.ticketId))?.walletId).toBe(tickets[0]!.ticketId);
     const keys = t.keysOf(code);
     expect(await t.env.redis.zcard(keys.pending)).toBe(0);
-    expect(await t.env.redis.hgetall(keys.meta)).toEqual({ total: '3', issued: '3', soldOut: '1', decidedSeq: '5' });
+    expect(await t.env.redis.hgetall(keys.meta)).toEqual({ total: '3', issued: '3', soldOut: '1', decidedSeq: '5', ...WHOLE_RUN_STATE });
     expect(await couponRow(t.deps.db, code)).toMatchObject({ issued_quantity: 3, decided_seq: '5' });
     expect(await t.env.redis.ttl(keys.meta)).toBeGreaterThan(500);
     // Nothing pending: the next drain decides nothing.

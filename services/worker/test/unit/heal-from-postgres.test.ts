@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WHOLE_RUN_STATE } from '@coupons/shared/testing';
 import { ticketKey } from '@coupons/shared/redis';
 import { healFromPostgres, healIfBehind, isFinished, retireIfDone } from '../../src/fast-path/heal-from-postgres.ts';
 import { admit, createWorkerTestEnvironment, insertCoupon, insertWallet, openAndAdmit, ticketOf, type WorkerTestEnvironment } from './in-process-harness.ts';
@@ -83,7 +84,7 @@ describe('healFromPostgres and healIfBehind', () => {
 
     it('sets the mirror from Postgres and clears the stale flag', async () => {
       const meta = await t.env.redis.hgetall(t.keysOf(code).meta);
-      expect(meta).toEqual({ total: '10', issued: '4', soldOut: '0', decidedSeq: '10' });
+      expect(meta).toEqual({ total: '10', issued: '4', soldOut: '0', decidedSeq: '10', ...WHOLE_RUN_STATE });
     });
 
     it('leaves the pending ticket waiting and gives an unfinished coupon no lifetime', async () => {
@@ -99,7 +100,7 @@ describe('healFromPostgres and healIfBehind', () => {
     await t.env.redis.zadd(keys.pending, 12, crypto.randomUUID());
     expect(await healFromPostgres(t.deps, code, keys, 'missing')).toBe(true);
     expect(await t.env.redis.get(keys.seq)).toBe('40');
-    expect(await t.env.redis.hgetall(keys.meta)).toEqual({ total: '10', issued: '0', soldOut: '0', decidedSeq: '40' });
+    expect(await t.env.redis.hgetall(keys.meta)).toEqual({ total: '10', issued: '0', soldOut: '0', decidedSeq: '40', ...WHOLE_RUN_STATE });
   });
 
   it('clears a stale flag (the API flagged the mirror) on a stale heal', async () => {
@@ -176,7 +177,7 @@ describe('healFromPostgres and healIfBehind', () => {
       await insertCoupon(t.deps.db, code, 5, { decidedSeq: 2, lockFence: 2 });
       const keys = t.keysOf(code);
       expect(await healIfBehind(t.deps, code, keys)).toBe(true);
-      expect(await t.env.redis.hgetall(keys.meta)).toEqual({ total: '5', issued: '0', soldOut: '0', decidedSeq: '2' });
+      expect(await t.env.redis.hgetall(keys.meta)).toEqual({ total: '5', issued: '0', soldOut: '0', decidedSeq: '2', ...WHOLE_RUN_STATE });
     });
 
     it.each([
@@ -192,7 +193,7 @@ describe('healFromPostgres and healIfBehind', () => {
       const keys = t.keysOf(code);
       await t.env.redis.hset(keys.meta, meta);
       expect(await healIfBehind(t.deps, code, keys)).toBe(true);
-      expect(await t.env.redis.hgetall(keys.meta)).toEqual({ total: '5', issued: '1', soldOut: '0', decidedSeq: '2' });
+      expect(await t.env.redis.hgetall(keys.meta)).toEqual({ total: '5', issued: '1', soldOut: '0', decidedSeq: '2', ...WHOLE_RUN_STATE });
       expect(await t.env.redis.hget(keys.users, winner)).toBe(walletId);
     });
 
@@ -223,12 +224,13 @@ describe('healFromPostgres and healIfBehind', () => {
     });
   });
 
-  it('isFinished: sold out, or past its end', () => {
+  it('isFinished: sold out, past its end, or closed by an operator', () => {
     const now = new Date('2026-01-01T00:00:00Z');
-    expect(isFinished({ issued_quantity: 3, total_quantity: 3, ends_at: null }, now)).toBe(true);
-    expect(isFinished({ issued_quantity: 2, total_quantity: 3, ends_at: null }, now)).toBe(false);
-    expect(isFinished({ issued_quantity: 0, total_quantity: 3, ends_at: now }, now)).toBe(true);
-    expect(isFinished({ issued_quantity: 0, total_quantity: 3, ends_at: new Date(now.getTime() + 1) }, now)).toBe(false);
+    expect(isFinished({ issued_quantity: 3, total_quantity: 3, ends_at: null, closed_at: null }, now)).toBe(true);
+    expect(isFinished({ issued_quantity: 2, total_quantity: 3, ends_at: null, closed_at: null }, now)).toBe(false);
+    expect(isFinished({ issued_quantity: 0, total_quantity: 3, ends_at: now, closed_at: null }, now)).toBe(true);
+    expect(isFinished({ issued_quantity: 0, total_quantity: 3, ends_at: new Date(now.getTime() + 1), closed_at: null }, now)).toBe(false);
+    expect(isFinished({ issued_quantity: 0, total_quantity: 3, ends_at: null, closed_at: now }, now)).toBe(true);
   });
 
   it('fixtures: openAndAdmit gives a coupon a healthy mirror (healIfBehind leaves it)', async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, WaitingError, Worker, type Job } from 'bullmq';
 import { healJob, issueJob, type CouponJobData } from '@coupons/shared/queue';
 import { couponScripts, ISSUE_QUEUE_NAME, queuePrefix, ticketKey } from '@coupons/shared/redis';
-import { waitFor } from '@coupons/shared/testing';
+import { waitFor, WHOLE_RUN_STATE } from '@coupons/shared/testing';
 import { DrainCoalescer } from '../../src/drain/drain-coalescer.ts';
 import { issueJobProcessor } from '../../src/queue/issue-job-processor.ts';
 import { couponRow, createWorkerTestEnvironment, insertCoupon, openAndAdmit, statusesOf, decodedTicketOf, ticketOf, type WorkerTestEnvironment } from './in-process-harness.ts';
@@ -118,7 +118,7 @@ describe('issueJobProcessor', () => {
     await t.env.redis.del(keys.lock);
 
     await processor(job);
-    expect(await t.env.redis.hgetall(keys.meta)).toEqual({ total: '4', issued: '0', soldOut: '0', decidedSeq: '9' });
+    expect(await t.env.redis.hgetall(keys.meta)).toEqual({ total: '4', issued: '0', soldOut: '0', decidedSeq: '9', ...WHOLE_RUN_STATE });
     expect(await t.env.redis.get(keys.seq)).toBe('9');
     // This heal's own grant took 1, then the heal raised the counter to Postgres's 3: the next grant is 4.
     expect(await t.env.redis.get(keys.fence)).toBe('3');

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { issueJob, type CouponJobData } from '@coupons/shared/queue';
 import { ISSUE_QUEUE_NAME, queuePrefix } from '@coupons/shared/redis';
-import { waitFor } from '@coupons/shared/testing';
+import { waitFor, WHOLE_RUN_STATE } from '@coupons/shared/testing';
 import { healAllCoupons, startIssueWorker, type IssueWorker } from '../../src/worker.ts';
 import { couponRow, createWorkerTestEnvironment, insertCoupon, openAndAdmit, statusesOf, decodedTicketOf, ticketOf, type WorkerTestEnvironment } from './in-process-harness.ts';
 
@@ -30,7 +30,7 @@ describe('startIssueWorker (in process)', () => {
   it('healAllCoupons writes every coupon mirror from Postgres (the seeded ones included)', async () => {
     await insertCoupon(t.deps.db, 'IW0000', 3, { decidedSeq: 2 });
     await healAllCoupons(t.deps);
-    expect(await t.env.redis.hgetall(t.keysOf('IW0000').meta)).toEqual({ total: '3', issued: '0', soldOut: '0', decidedSeq: '2' });
+    expect(await t.env.redis.hgetall(t.keysOf('IW0000').meta)).toEqual({ total: '3', issued: '0', soldOut: '0', decidedSeq: '2', ...WHOLE_RUN_STATE });
     expect(await t.env.redis.hget(t.keysOf('A0001').meta, 'total')).toBe('300');
   });
 

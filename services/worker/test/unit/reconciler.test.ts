@@ -3,7 +3,7 @@ import { Queue, Worker } from 'bullmq';
 import { createDb } from '@coupons/shared/db';
 import { issueJob, ticketsOfJob, type CouponJobData, type IssueJobData } from '@coupons/shared/queue';
 import { ISSUE_QUEUE_NAME, queuePrefix, ticketKey } from '@coupons/shared/redis';
-import { waitFor } from '@coupons/shared/testing';
+import { waitFor, WHOLE_RUN_STATE } from '@coupons/shared/testing';
 import { Reconciler } from '../../src/queue/reconciler.ts';
 import { capturingLogger, createWorkerTestEnvironment, insertCoupon, insertWallet, openAndAdmit, type WorkerTestEnvironment } from './in-process-harness.ts';
 
@@ -103,7 +103,7 @@ describe('Reconciler', () => {
     await t.env.redis.hset(keys.meta, { total: 5, issued: 0, soldOut: '0', decidedSeq: 1 });
 
     expect(await new Reconciler(t.deps, queue).runOnce()).toBe(0);
-    expect(await t.env.redis.hgetall(keys.meta)).toEqual({ total: '5', issued: '1', soldOut: '0', decidedSeq: '4' });
+    expect(await t.env.redis.hgetall(keys.meta)).toEqual({ total: '5', issued: '1', soldOut: '0', decidedSeq: '4', ...WHOLE_RUN_STATE });
     expect(await t.env.redis.hget(keys.users, winner)).toBe(walletId);
     expect(await t.env.redis.get(keys.seq)).toBe('4');
   });

@@ -7,10 +7,11 @@
   Input:
     KEYS[1] meta  the mirror (includes/coupon-mirror.lua)
 
-  Output: { mirror, decidedSeq, issued }, as the first three of read-batch-3.lua's reply
+  Output: { mirror, decidedSeq, issued, runVersion }, the first three as in read-batch-3.lua's reply
     mirror      'missing' (no meta), 'stale' (flagged for healing) or 'ok'
     decidedSeq  highest arrival sequence the mirror knows decided ('0' if none)
     issued      issued count the mirror knows ('0' if none)
+    runVersion  version of the operator's run state it holds ('-1' if none)
 ]]
 --@include coupon-mirror
 

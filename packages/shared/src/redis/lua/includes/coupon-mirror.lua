@@ -89,13 +89,14 @@ end
 
 --[[
   The mirror as a decision reads it: state ('missing' without issued, 'stale' when flagged, else
-  'ok'), decidedSeq and issued as stored ('0' when absent).
+  'ok'), decidedSeq and issued as stored ('0' when absent), and the run state's version ('-1'
+  when absent: the reconciler writes Postgres's run state over a lower one).
 ]]
 local function readMirror(metaKey)
-  local meta = redis.call('HMGET', metaKey, 'issued', 'decidedSeq', 'stale')
+  local meta = redis.call('HMGET', metaKey, 'issued', 'decidedSeq', 'stale', 'runVersion')
   local state = 'ok'
   if not meta[1] then state = 'missing' elseif meta[3] == '1' then state = 'stale' end
-  return state, meta[2] or '0', meta[1] or '0'
+  return state, meta[2] or '0', meta[1] or '0', meta[4] or '-1'
 end
 
 --[[
