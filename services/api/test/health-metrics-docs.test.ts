@@ -116,7 +116,7 @@ describe('OpenAPI document and docs', () => {
     const { openapi, paths, components } = res.body;
     expect(openapi).toMatch(/^3\.1\.\d+$/);
     expect(Object.keys(paths).sort()).toEqual(
-      ['/healthz', '/readyz', '/v1/coupons', '/v1/coupons/{code}', '/v1/coupons/{code}/issue-requests', '/v1/me/coupons', '/v1/tickets/{ticketId}'].sort(),
+      ['/healthz', '/readyz', '/v1/coupons', '/v1/coupons/{code}', '/v1/coupons/{code}/issue-requests', '/v1/me/coupons', '/v1/tickets/{ticketId}', '/v1/tickets/{ticketId}/events'].sort(),
     );
     const issue = paths['/v1/coupons/{code}/issue-requests'].post;
     expect(Object.keys(issue.responses).sort()).toEqual(['200', '202', '400', '401', '404', '409', '413', '415', '503']);

@@ -87,6 +87,25 @@ const ROUTES: RouteConfig[] = [
   },
   {
     method: 'get',
+    path: '/v1/tickets/{ticketId}/events',
+    summary: 'Follow a ticket: Server-Sent Events until it is final',
+    description:
+      'A `text/event-stream`. Each event is `event: ticket`, an `id:` and `data:` the same JSON as the poll (GET /v1/tickets/{ticketId}): one at once, one whenever the status or the position changes (the position at most once a second), the final one (issued or rejected), then the stream ends. Comments (`: ping`) every SSE_HEARTBEAT_MS keep proxies from closing it. A reconnect (the `Last-Event-ID` header, as EventSource sends it) gets the current state at once, numbered after that id. Owner-only like the poll.',
+    security: SECURITY,
+    request: {
+      params: z.object({ ticketId: ticketIdSchema }),
+      headers: userHeader.extend({ 'last-event-id': z.string().optional().openapi({ description: 'The id of the last event received (a reconnect).' }) }),
+    },
+    responses: {
+      200: {
+        description: 'The stream: `event: ticket`, `id: <n>`, `data: <Ticket JSON>` per event, and `: ping` comments.',
+        content: { 'text/event-stream': { schema: { type: 'string' as const, example: 'event: ticket\nid: 1\ndata: {"ticketId":"…","couponCode":"…","userId":"…","status":"queued","position":3,"createdAt":"…"}\n\n: ping\n\nevent: ticket\nid: 2\ndata: {"ticketId":"…","couponCode":"…","userId":"…","status":"issued","walletId":"…","issuedAt":"…","createdAt":"…"}\n\n' } } },
+      },
+      ...problems(...IDENTITY, 'INVALID_TICKET_ID', 'TICKET_NOT_FOUND', 'OVERLOADED', 'UNAVAILABLE'),
+    },
+  },
+  {
+    method: 'get',
     path: '/v1/coupons',
     summary: 'List coupons with issued and remaining quantities',
     responses: { 200: json('All coupons.', z.array(couponSchema)), ...problems('UNAVAILABLE') },
