@@ -51,7 +51,7 @@ await runMain('api', async (log) => {
   const openTicketEventsSubscriber = () => connectRedis(target, subscriberOptions(`${config.REDIS_PREFIX}:ticket-events`));
   // The admin API's change announcements (coupons created or changed at run time): one subscriber connection.
   const openCouponChangesSubscriber = () => connectRedis(target, subscriberOptions(`${config.REDIS_PREFIX}:coupon-changes`));
-  const { app, ops, readiness, catalog, metrics, ticketStreams } = await createApp({ config, log, redis, queue, db, replicaAck, probes, openTicketEventsSubscriber, openCouponChangesSubscriber });
+  const { app, ops, readiness, catalog, metrics, ticketStreams, dashboard } = await createApp({ config, log, redis, queue, db, replicaAck, probes, openTicketEventsSubscriber, openCouponChangesSubscriber });
   // The operations port first: the start-up record below names both ports (the harness reads it).
   const opsListener = await listenOps(ops, config);
   const { server, port } = await listen(app, config, { onRefused: (reason) => metrics.connectionsRefused.inc({ reason }) });
@@ -63,7 +63,7 @@ await runMain('api', async (log) => {
   if (config.ADMIN_TOKEN.length === 0) {
     log.info({ admin: false }, `Admin API off: ADMIN_TOKEN is not set (set it to one or more comma-separated secrets of 32+ characters, e.g. $(openssl rand -hex 32), to serve /admin/v1 on port ${opsPort})`);
   } else {
-    log.info({ admin: true, adminTokens: config.ADMIN_TOKEN.length }, `Admin API on http://localhost:${opsPort}/admin/v1 (OpenAPI: /admin/v1/openapi.json)`);
+    log.info({ admin: true, adminTokens: config.ADMIN_TOKEN.length }, `Admin API on http://localhost:${opsPort}/admin/v1 (OpenAPI: /admin/v1/openapi.json; dashboard: http://localhost:${opsPort}/dashboard)`);
   }
 
   onShutdownSignal(log, config.SHUTDOWN_TIMEOUT_MS, async () => {
@@ -81,6 +81,8 @@ await runMain('api', async (log) => {
       opsListener.server.closeAllConnections();
     });
     catalog.stop();
+    // Withdraws this replica's snapshot, so the dashboards stop counting it at once.
+    await dashboard?.stop();
     await queue.close();
     replicaAck?.close();
     await Promise.allSettled([redis.quit(), queueConnection.quit(), probes.redis.quit(), ...(ackConnection ? [ackConnection.quit()] : [])]);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '@coupons/shared/runtime';
 import { createTestEnvironment, waitFor } from '@coupons/shared/testing';
 import { createApiMetrics, type ApiMetrics } from '../src/metrics/metrics.ts';
-import { couponState, couponStatusReader } from '../src/stats/coupon-status.ts';
+import { couponStatusReader } from '../src/stats/coupon-status.ts';
 import { FiguresAggregator } from '../src/stats/figures-aggregator.ts';
 import { histogramQuantile } from '../src/stats/histogram-quantile.ts';
 import { readSnapshots } from '../src/stats/read-snapshots.ts';
@@ -142,18 +142,5 @@ describe('histogramQuantile', () => {
     expect(histogramQuantile(0.5, le, [0, 0, 0, 0])).toBeUndefined();
     // In the +Inf bucket: the last finite bound.
     expect(histogramQuantile(0.99, le, [0, 0, 0, 5])).toBe(0.1);
-  });
-});
-
-describe('couponState', () => {
-  const base = { issued_quantity: 0, total_quantity: 10, closed_at: null, paused_at: null, starts_at: new Date(0), ends_at: null };
-  const now = new Date(1_000_000);
-  it('names the state an operator and the clock put a coupon in', () => {
-    expect(couponState(base, now)).toBe('open');
-    expect(couponState({ ...base, starts_at: new Date(2_000_000) }, now)).toBe('scheduled');
-    expect(couponState({ ...base, paused_at: new Date(0) }, now)).toBe('paused');
-    expect(couponState({ ...base, paused_at: new Date(0), closed_at: new Date(0) }, now)).toBe('closed');
-    expect(couponState({ ...base, ends_at: new Date(500_000) }, now)).toBe('closed');
-    expect(couponState({ ...base, issued_quantity: 10, closed_at: new Date(0) }, now)).toBe('sold_out');
   });
 });

@@ -28,6 +28,7 @@ const UPLOT_DIR = join(dirname(createRequire(import.meta.url).resolve('uplot/pac
 const ASSETS: Record<string, { dir: string; file: string }> = {
   'dashboard.js': { dir: PUBLIC_DIR, file: 'dashboard.js' },
   'dashboard.css': { dir: PUBLIC_DIR, file: 'dashboard.css' },
+  'favicon.svg': { dir: PUBLIC_DIR, file: 'favicon.svg' },
   'uPlot.esm.js': { dir: UPLOT_DIR, file: 'uPlot.esm.js' },
   'uPlot.min.css': { dir: UPLOT_DIR, file: 'uPlot.min.css' },
 };

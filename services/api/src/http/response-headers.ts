@@ -37,11 +37,13 @@ export const DASHBOARD_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** Every answer of the dashboard: its CSP, no framing (older browsers too), no referrer, nosniff (apiExpress sets it on every answer too). */
+/** Every answer of the dashboard: its CSP, no framing (older browsers too), no referrer to other sites, nosniff (apiExpress sets it on every answer too). */
 export const dashboardHeaders: RequestHandler = (_req, res, next) => {
   res.setHeader('Content-Security-Policy', DASHBOARD_CSP);
   res.setHeader('X-Frame-Options', 'deny'); // case-insensitive
-  res.setHeader('Referrer-Policy', 'no-referrer');
+  // same-origin, not no-referrer: with no-referrer a browser's form post says `Origin: null`, and
+  // the sign-in's same-origin check (dashboard-sessions.ts) could not tell it from another site's.
+  res.setHeader('Referrer-Policy', 'same-origin');
   res.setHeader('X-Content-Type-Options', 'nosniff');
   next();
 };

@@ -15,6 +15,8 @@ import { ANY_ROUTE_PROBLEMS, BODY, json, problems } from './openapi-document.ts'
 
 /** Every admin call may get these: no token, a wrong one, or Redis/Postgres down. */
 const ADMIN = ['MISSING_ADMIN_TOKEN', 'INVALID_ADMIN_TOKEN', 'UNAVAILABLE'] as const satisfies readonly ProblemCode[];
+/** A change made with the dashboard's session cookie also needs its CSRF token and origin (services/api/src/dashboard): 403 otherwise. */
+const ADMIN_CHANGE = [...ADMIN, 'CSRF_REJECTED'] as const satisfies readonly ProblemCode[];
 const SECURITY = [{ adminToken: [] as string[] }];
 const codeParam = z.object({ code: couponCodeSchema });
 const jsonBody = (schema: z.ZodType) => ({ required: true, content: { 'application/json': { schema } } });
@@ -26,7 +28,7 @@ const runAction = (action: 'pause' | 'resume' | 'close', summary: string, descri
   description,
   security: SECURITY,
   request: { params: codeParam },
-  responses: { 200: json('The coupon with its new state.', adminCouponSchema), ...problems(...ADMIN, 'INVALID_COUPON_CODE', 'COUPON_NOT_FOUND', ...codes) },
+  responses: { 200: json('The coupon with its new state.', adminCouponSchema), ...problems(...ADMIN_CHANGE, 'INVALID_COUPON_CODE', 'COUPON_NOT_FOUND', ...codes) },
 });
 
 const ROUTES: RouteConfig[] = [
@@ -37,7 +39,7 @@ const ROUTES: RouteConfig[] = [
     description: 'Served by every API replica and worker within a second. Audited.',
     security: SECURITY,
     request: { body: jsonBody(createCouponBodySchema) },
-    responses: { 201: json('The new coupon.', adminCouponSchema), ...problems(...ADMIN, 'INVALID_BODY', ...BODY, 'COUPON_EXISTS') },
+    responses: { 201: json('The new coupon.', adminCouponSchema), ...problems(...ADMIN_CHANGE, 'INVALID_BODY', ...BODY, 'COUPON_EXISTS') },
   },
   {
     method: 'get',
@@ -64,7 +66,7 @@ const ROUTES: RouteConfig[] = [
     request: { params: codeParam, body: jsonBody(patchCouponBodySchema) },
     responses: {
       200: json('The changed coupon.', adminCouponSchema),
-      ...problems(...ADMIN, 'INVALID_COUPON_CODE', 'INVALID_BODY', ...BODY, 'COUPON_NOT_FOUND', 'EVENT_STARTED', 'EVENT_CLOSED'),
+      ...problems(...ADMIN_CHANGE, 'INVALID_COUPON_CODE', 'INVALID_BODY', ...BODY, 'COUPON_NOT_FOUND', 'EVENT_STARTED', 'EVENT_CLOSED'),
     },
   },
   runAction(

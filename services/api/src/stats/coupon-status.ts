@@ -2,11 +2,13 @@
 // high-water mark, the run state an operator set) and Redis's queue depth (pending ZCARD).
 import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
-import { listCoupons, type CouponRow, type Database } from '@coupons/shared/db';
+import { listCoupons, type Database } from '@coupons/shared/db';
 import { couponKeys } from '@coupons/shared/redis';
+import type { AdminCouponState } from '@coupons/shared/schemas';
+import { couponState, redisNowMs } from '../admin/admin-coupon-view.ts';
 
-/** DESIGN.md "Operating an event": the states GET /admin/v1/coupons names. */
-export type CouponState = 'scheduled' | 'open' | 'paused' | 'closed' | 'sold_out';
+/** DESIGN.md "Operating an event": the states GET /admin/v1/coupons names (the admin API derives them; so does this). */
+export type CouponState = AdminCouponState;
 
 export interface CouponStatus {
   code: string;
@@ -23,22 +25,14 @@ export interface CouponStatus {
 /** Reads every coupon's status (stats/figures-aggregator.ts calls it once a tick). */
 export type ReadCouponStatuses = () => Promise<CouponStatus[]>;
 
-/** The state a row is in at `now`: a close or sell-out is final, a pause holds until resumed, then the window decides. */
-export function couponState(row: Pick<CouponRow, 'issued_quantity' | 'total_quantity' | 'closed_at' | 'paused_at' | 'starts_at' | 'ends_at'>, now: Date): CouponState {
-  if (row.issued_quantity >= row.total_quantity) return 'sold_out';
-  if (row.closed_at) return 'closed';
-  if (row.ends_at && row.ends_at.getTime() <= now.getTime()) return 'closed';
-  if (row.paused_at) return 'paused';
-  if (row.starts_at.getTime() > now.getTime()) return 'scheduled';
-  return 'open';
-}
-
-/** One Postgres query for all coupons, one ZCARD each (auto-pipelined into one round trip). */
+/**
+ * One Postgres query for all coupons, one ZCARD each and Redis's clock (auto-pipelined into one
+ * round trip). The state is the admin API's (admin-coupon-view.ts), on the clock admission uses.
+ */
 export function couponStatusReader(db: Kysely<Database>, redis: Redis, prefix: string): ReadCouponStatuses {
   return async () => {
     const rows = await listCoupons(db);
-    const pending = await Promise.all(rows.map((row) => redis.zcard(couponKeys(prefix, row.code).pending)));
-    const now = new Date();
+    const [pending, now] = await Promise.all([Promise.all(rows.map((row) => redis.zcard(couponKeys(prefix, row.code).pending))), redisNowMs(redis)]);
     return rows.map((row, i) => ({
       code: row.code,
       name: row.name,

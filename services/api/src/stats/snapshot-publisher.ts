@@ -60,7 +60,7 @@ export class SnapshotPublisher {
       const snapshot = await takeSnapshot(metrics, this.replicaId, this.#startedAt, now);
       await redis
         .multi()
-        .set(keys.snapshot(this.replicaId), JSON.stringify(snapshot), 'PX', ttlMs)
+        .psetex(keys.snapshot(this.replicaId), ttlMs, JSON.stringify(snapshot))
         .zadd(keys.replicas, now, this.replicaId)
         // The registry only lists who may have a snapshot; a dead replica's entry goes after a minute.
         .zremrangebyscore(keys.replicas, '-inf', now - 60_000)
