@@ -38,6 +38,10 @@ export interface BurstOptions {
   ticketTtlSeconds: number | null;
   /** The local cluster's AUTH_MODE; the load and the polls identify themselves accordingly. */
   auth: AuthMode;
+  /** --sse: follow each ticket over its event stream from its 202 on, instead of polling. */
+  sse: boolean;
+  /** --sse-streams: streams open at once (more tickets wait for a place). */
+  sseStreams: number;
 }
 
 const PRESETS = {
@@ -49,6 +53,9 @@ const PRESETS = {
   smoke: { demand: 'A0001=600', resubmit: 0.2, apis: 1, workers: 1, connections: 20, deadline: 30 },
 } as const;
 type PresetName = keyof typeof PRESETS;
+
+/** --sse's streams open at once unless --sse-streams says otherwise. */
+export const DEFAULT_SSE_STREAMS = 6_000;
 
 export const USAGE = `Usage: pnpm burst [flags]
 
@@ -73,6 +80,10 @@ Target
 Afterwards
   --deadline S          seconds to wait for every ticket to be final (default 120)
   --poll-concurrency N  ticket polls in flight (default 64)
+  --sse                 follow every ticket over GET /v1/tickets/{id}/events from its 202 until final,
+                        instead of polling; reports the requests saved against a client polling once a second
+  --sse-streams N       with --sse: streams open at once, more tickets wait for a place (default ${DEFAULT_SSE_STREAMS};
+                        a local cluster's APIs accept that many connections)
   --timeout S           seconds before one POST counts as unanswered (default 10)
   --json FILE           also write the report as JSON
 Memory (local cluster only)
@@ -142,6 +153,8 @@ export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
     'ticket-ttl-seconds': { type: 'string' },
     memory: { type: 'boolean' },
     auth: { type: 'string' },
+    sse: { type: 'boolean' },
+    'sse-streams': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
@@ -165,6 +178,7 @@ export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
     throw new UsageError(`--database-url must be a postgres:// URL, got ${JSON.stringify(values['database-url'])}`);
   }
 
+  if (values['sse-streams'] !== undefined && !values.sse) throw new UsageError('--sse-streams goes with --sse');
   if (values.requests !== undefined && values.resubmit !== undefined) {
     throw new UsageError('give --requests or --resubmit, not both: one follows from the other and the users');
   }
@@ -196,5 +210,7 @@ export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
     retentionSeconds: wholeNumber('retention-seconds', values['retention-seconds'], 1, 86_400) ?? (values.memory ? MEMORY_RETENTION_SECONDS : null),
     ticketTtlSeconds: wholeNumber('ticket-ttl-seconds', values['ticket-ttl-seconds'], MEMORY_TICKET_TTL_SECONDS, 86_400) ?? (values.memory ? MEMORY_TICKET_TTL_SECONDS : null),
     auth,
+    sse: Boolean(values.sse),
+    sseStreams: wholeNumber('sse-streams', values['sse-streams'], 1, 15_000) ?? DEFAULT_SSE_STREAMS,
   };
 }

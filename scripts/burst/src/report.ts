@@ -4,6 +4,7 @@ import { cpus } from 'node:os';
 import type { BurstOptions } from './cli-args.ts';
 import { formatCount } from '@coupons/harness/cli';
 import type { CouponVerdict, RunVerdict } from '@coupons/harness/verify';
+import type { FollowFigures } from '@coupons/harness/sse';
 import { formatBytes, formatCensus, lifetimeWarnings, type MemoryReport } from './memory.ts';
 
 export interface BurstReport {
@@ -17,6 +18,8 @@ export interface BurstReport {
   memory?: MemoryReport | null;
   /** CPU of a local cluster's processes over the whole run (load, drain, polls); null with --url. */
   cpu?: BurstCpu | null;
+  /** --sse: how the tickets were followed over their event streams, and the requests that saved (null: polled). */
+  sse?: FollowFigures | null;
 }
 
 export interface BurstCpu {
@@ -54,6 +57,16 @@ export function formatMemory(m: MemoryReport): string[] {
     );
   }
   return lines;
+}
+
+/** The --sse lines: streams against the GETs a client polling every interval would have sent. */
+export function formatSse(f: FollowFigures): string[] {
+  const saved = f.pollsAvoided - f.streamRequests;
+  const share = f.pollsAvoided > 0 ? ` (${Math.round((saved / f.pollsAvoided) * 100)} %)` : '';
+  return [
+    `Tickets over SSE:  ${formatCount(f.streamRequests)} stream requests (${formatCount(f.reconnects)} reconnects, ${formatCount(f.refused)} refused, at most ${formatCount(f.peakOpen)} open at once), ${formatCount(f.events)} events`,
+    `                   a client polling every ${f.pollIntervalMs / 1000} s from its 202 until final would have sent ${formatCount(f.pollsAvoided)} GETs: ${formatCount(saved)} requests saved${share}`,
+  ];
 }
 
 const seconds = (ms: number | null) => (ms === null ? '—' : `${(ms / 1000).toFixed(2)} s`);
@@ -116,6 +129,7 @@ export function formatReport(report: BurstReport): string {
     }`,
     `Errors:            ${v.serverErrors} server errors (5xx), ${v.unavailable} × 503 UNAVAILABLE, ${v.unanswered} unanswered, ${v.unexpectedAnswers} unexpected; ${formatCount(v.overloaded)} × 503 OVERLOADED (backpressure, not an error)`,
   ];
+  if (report.sse) lines.push(...formatSse(report.sse));
   if (report.memory) lines.push(...formatMemory(report.memory));
   if (report.cpu) {
     lines.push(

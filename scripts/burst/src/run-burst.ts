@@ -6,7 +6,8 @@ import { serviceWarnings, startLocalCluster, type LocalCluster } from '@coupons/
 import { startCpuMeter } from '@coupons/harness/measure';
 import { planRequests, runLoad } from '@coupons/harness/load';
 import { createClientIdentity } from '@coupons/harness/identity';
-import { pollTickets, ticketsOf } from '@coupons/harness/poll';
+import { pollTickets, ticketsOf, type PollResult } from '@coupons/harness/poll';
+import { TicketFollower, type FollowFigures } from '@coupons/harness/sse';
 import { couponFactsFromApi, couponFactsFromPostgres, verifyRun, type CouponFacts } from '@coupons/harness/verify';
 import { formatCount, type CliContext } from '@coupons/harness/cli';
 import { groupWarnings, machineInfo, type BurstCpu, type BurstReport } from './report.ts';
@@ -80,6 +81,8 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
     }
     if (options.retentionSeconds !== null) overrides.EVENT_RETENTION_SECONDS = String(options.retentionSeconds);
     if (options.ticketTtlSeconds !== null) overrides.TICKET_TTL_SECONDS = String(options.ticketTtlSeconds);
+    // --sse: every stream is a connection; each API must accept all of them with the load's own.
+    if (options.sse) overrides.HTTP_MAX_CONNECTIONS = String(options.sseStreams + options.connections + 100);
     log(`starting a local cluster: ${options.apis} API + ${options.workers} worker processes (AUTH_MODE=${identity.mode})`);
     try {
       cluster = await startLocalCluster({ apis: options.apis, workers: options.workers, overrides, apiEnv: identity.serverEnv, log, onTeardown: (undo) => void hooks.teardown.add(undo) });
@@ -110,7 +113,16 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
     const plan = planRequests(options.demand, options.requests);
     await identity.prepare(plan.map((request) => request.userId));
     log(`sending ${formatCount(plan.length)} requests over ${options.connections} connections to ${urls.length} API(s)`);
-    const load = runLoad(plan, { urls, connections: options.connections, timeoutSeconds: options.requestTimeoutSeconds, identity });
+    // --sse: each ticket is followed over its stream from its 202 on, as a client would, while the load goes on.
+    let finalCount = 0;
+    const follower = options.sse ? new TicketFollower({ urls, concurrency: options.sseStreams, identity }, (final) => (finalCount = final)) : null;
+    const load = runLoad(plan, {
+      urls,
+      connections: options.connections,
+      timeoutSeconds: options.requestTimeoutSeconds,
+      identity,
+      ...(follower && { onAnswer: (record: RecordedRequest) => follower.answered(record) }),
+    });
     hooks.teardown.add(load.stop);
     const loadStarted = Date.now();
     let lastAnswered = 0;
@@ -127,14 +139,24 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
     }
 
     const pending = ticketsOf(requests);
-    let finalCount = 0;
     let stage = 'line ends';
-    progress.phase(() => `tickets: ${formatCount(finalCount)} / ${formatCount(pending.length)} final (${stage === 'sweep' ? 'confirming each' : 'watching the end of each line'})`);
-    const { tickets, decidedAt } = await pollTickets(
-      pending,
-      { urls, deadlineMs: options.deadlineSeconds * 1000, concurrency: options.pollConcurrency, connections: options.connections, identity },
-      (final, now) => ([finalCount, stage] = [final, now]),
-    );
+    let sse: FollowFigures | null = null;
+    let followed: PollResult;
+    if (follower) {
+      progress.phase(() => `tickets: ${formatCount(finalCount)} / ${formatCount(pending.length)} final (over their event streams)`);
+      const result = await follower.finish(pending, options.deadlineSeconds * 1000);
+      sse = result.figures;
+      followed = result;
+    } else {
+      finalCount = 0;
+      progress.phase(() => `tickets: ${formatCount(finalCount)} / ${formatCount(pending.length)} final (${stage === 'sweep' ? 'confirming each' : 'watching the end of each line'})`);
+      followed = await pollTickets(
+        pending,
+        { urls, deadlineMs: options.deadlineSeconds * 1000, concurrency: options.pollConcurrency, connections: options.connections, identity },
+        (final, now) => ([finalCount, stage] = [final, now]),
+      );
+    }
+    const { tickets, decidedAt } = followed;
     progress.stop();
 
     const coupons = await readFacts(options, cluster, urls, codes);
@@ -188,6 +210,7 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
       serviceWarnings: cluster ? groupWarnings(serviceWarnings(cluster)) : [],
       memory,
       cpu: cpuReport ? burstCpu(cpuReport, requests, privateRedis !== null) : null,
+      sse,
     };
   } finally {
     progress.stop();

@@ -15,6 +15,8 @@ export interface LoadOptions {
   overallRate?: number;
   /** Who each request says it is (default: X-User-Id as is). A jwt identity must have been prepare()d with the plan's users. */
   identity?: ClientIdentity;
+  /** Called as each answer is recorded (burst --sse follows each ticket from its 202 on). */
+  onAnswer?: (record: RecordedRequest) => void;
 }
 
 export interface LoadProgress {
@@ -72,6 +74,7 @@ export function runLoad(plan: readonly PlannedRequest[], options: LoadOptions): 
           record.status = status;
           Object.assign(record, parseAnswer(body));
           answered++;
+          options.onAnswer?.(record);
         },
       },
     ],
