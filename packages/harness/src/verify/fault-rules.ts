@@ -16,6 +16,11 @@ export interface FaultRules {
    * and only their users may get a second ticket; every other ticket must end final.
    */
   rewound?: { lost: ReadonlySet<string> };
+  /**
+   * An operator paused or closed the event during the run (admin API): 409 EVENT_PAUSED and 409
+   * EVENT_NOT_OPEN are then the contract's answers, not errors. Such an answer puts nobody in line.
+   */
+  operatorStopped?: boolean;
 }
 
 export interface LostAdmissions {

@@ -234,7 +234,7 @@ function verifyCoupon(run: ObservedRun, facts: CouponFacts, requests: RecordedRe
 /** How the answers break down, and which of them the contract does not allow. */
 function judgeAnswers(run: ObservedRun, rules: FaultRules, found: Findings) {
   const statusCounts: Record<string, number> = {};
-  const counts = { serverErrors: 0, overloaded: 0, unavailable: 0, unexpectedAnswers: 0 };
+  const counts = { serverErrors: 0, overloaded: 0, unavailable: 0, unexpectedAnswers: 0, operatorStopped: 0 };
   let lastAnswer = run.startedAt;
   for (const request of run.requests) {
     const key = statusKey(request);
@@ -243,6 +243,7 @@ function judgeAnswers(run: ObservedRun, rules: FaultRules, found: Findings) {
     if (request.status === 503 && request.code === 'OVERLOADED') counts.overloaded++;
     else if (request.status === 503 && request.code === 'UNAVAILABLE') counts.unavailable++;
     else if (request.status >= 500) counts.serverErrors++;
+    else if (rules.operatorStopped && request.status === 409 && (request.code === 'EVENT_PAUSED' || request.code === 'EVENT_NOT_OPEN')) counts.operatorStopped++;
     else if (request.status !== 0 && request.status !== 202 && request.status !== 200 && !(request.status === 409 && request.code === 'SOLD_OUT')) {
       counts.unexpectedAnswers++;
     }
@@ -253,6 +254,7 @@ function judgeAnswers(run: ObservedRun, rules: FaultRules, found: Findings) {
   if (counts.unavailable && !rules.unavailableExpected) found.fail(`${counts.unavailable} answers 503 UNAVAILABLE with every dependency up`);
   if (unanswered) found.fail(`${unanswered} requests got no answer (a hang past the client timeout, or a broken connection)`);
   if (counts.unexpectedAnswers) found.fail(`${counts.unexpectedAnswers} unexpected answers to valid requests (see status counts)`);
+  if (counts.operatorStopped) found.inherent(`${counts.operatorStopped} answers 409 EVENT_PAUSED / EVENT_NOT_OPEN while an operator had paused or closed the event`);
   return { statusCounts, ...counts, answered, unanswered, lastAnswer };
 }
 
