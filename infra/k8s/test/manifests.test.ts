@@ -122,6 +122,18 @@ describe.skipIf(SKIP_RENDERING).each(variants)('%s', (_name, objects) => {
     }
   });
 
+  it('gives the API its ADMIN_TOKEN from the Secret (valid, never in the ConfigMap), and the worker none', () => {
+    const secret = findGenerated(objects, 'Secret', 'coupons-secrets');
+    const token = Buffer.from((secret.data as Record<string, string>).ADMIN_TOKEN!, 'base64').toString();
+    const api = containerOf(find(objects, 'Deployment', 'coupons-api'), 'api');
+    const entry = (api.env ?? []).find((variable: { name: string }) => variable.name === 'ADMIN_TOKEN') as any;
+    expect(entry?.valueFrom?.secretKeyRef).toMatchObject({ name: secret.metadata.name, key: 'ADMIN_TOKEN' });
+    expect(containerEnvironment(objects, api).ADMIN_TOKEN).toBe(token);
+    expect(loadConfig(containerEnvironment(objects, api)).ADMIN_TOKEN).toEqual([token]);
+    expect((findGenerated(objects, 'ConfigMap', 'coupons-config').data as Record<string, string>).ADMIN_TOKEN).toBe('');
+    expect(containerEnvironment(objects, containerOf(find(objects, 'Deployment', 'coupons-worker'), 'worker')).ADMIN_TOKEN).toBe('');
+  });
+
   it('points the URLs at the Redis and Postgres it deploys, with their passwords', () => {
     const secret = findGenerated(objects, 'Secret', 'coupons-secrets');
     const password = (key: string) => Buffer.from((secret.data as Record<string, string>)[key]!, 'base64').toString();
