@@ -2,6 +2,7 @@
 // Postgres: authentication, validation, every route's answers, the audit rows, and pause/close
 // taking effect on the very next admission.
 import { describe, expect, it } from 'vitest';
+import { v7 as uuidv7 } from 'uuid';
 import { couponKeys } from '@coupons/shared/redis';
 import { waitFor } from '@coupons/shared/testing';
 import { adminTokenId } from '../src/admin/admin-tokens.ts';
@@ -260,11 +261,18 @@ describe('admin API', () => {
       expect(latest).toMatchObject({ action: 'close', before: { closedAt: null }, after: { closedAt: expect.any(String) } });
     });
 
-    it('a closed coupon whose Redis state was lost answers EVENT_NOT_OPEN from Postgres (nothing rebuilt for it)', async () => {
+    it('a closed coupon whose Redis state was lost answers from Postgres (nothing rebuilt for it): EVENT_NOT_OPEN, or a winner\'s wallet', async () => {
       await create(t, { code: 'R0003', name: 'Lost', discountAmount: 1, totalQuantity: 10 });
+      const winner = newUserId();
+      const { id } = await t.env.db.selectFrom('coupon').select('id').where('code', '=', 'R0003').executeTakeFirstOrThrow();
+      const walletId = uuidv7();
+      await t.env.db.insertInto('coupon_wallet').values({ id: walletId, coupon_id: id, user_id: winner }).execute();
       await admin(t, 'POST', '/admin/v1/coupons/R0003/close');
-      await t.env.redis.del(couponKeys(t.env.config.REDIS_PREFIX, 'R0003').meta);
+      await waitFor(() => t.api.catalog.find('R0003').then((coupon) => coupon?.closed), { timeoutMs: 1_000, message: 'the catalog to hear of the close' });
+      await t.env.redis.del(...Object.values(couponKeys(t.env.config.REDIS_PREFIX, 'R0003')).filter((key) => !key.endsWith(':')));
       expectProblem(await requestCoupon(t, 'R0003', newUserId()), 'EVENT_NOT_OPEN');
+      const held = await requestCoupon(t, 'R0003', winner);
+      expect({ status: held.status, ticketId: held.body.ticketId, state: held.body.status }).toEqual({ status: 200, ticketId: walletId, state: 'issued' });
     });
 
     it('404 COUPON_NOT_FOUND for an unknown coupon', async () => {
@@ -321,5 +329,16 @@ describe('pause while Redis cannot be reached', () => {
     expect(retried.body).toMatchObject({ state: 'paused' });
     expectProblem(await requestCoupon(t, 'O0001', newUserId()), 'EVENT_PAUSED');
     expect((await admin(t, 'GET', '/admin/v1/audit?coupon=O0001')).body.map((entry: { action: string }) => entry.action)).toEqual(['pause', 'create']);
+  });
+
+  it('a create while Redis cannot be reached still answers 201 (the coupon is in Postgres; its mirror waits for a heal)', async () => {
+    proxy.cut();
+    const created = await create(t, { code: 'O0002', name: 'Outage create', discountAmount: 1, totalQuantity: 10 });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ code: 'O0002', state: 'open', pending: 0, admitted: 0 });
+    await proxy.restore();
+    await waitUntilReady(t);
+    expect((await admin(t, 'GET', '/admin/v1/coupons/O0002')).body).toMatchObject({ code: 'O0002', state: 'open' });
+    expectProblem(await create(t, { code: 'O0002', name: 'Again', discountAmount: 1, totalQuantity: 10 }), 'COUPON_EXISTS');
   });
 });

@@ -10,7 +10,8 @@ import { rejectNonJsonBody } from '../http/json-body.ts';
 import { parseOr400 } from '../http/validate.ts';
 import { buildAdminOpenApiDocument } from '../openapi/admin-document.ts';
 import { adminOf, requireAdmin, type AdminSessions } from './admin-auth.ts';
-import { adminCouponViews, redisNowMs } from './admin-coupon-view.ts';
+import { adminCouponView, adminCouponViews, redisNowMs } from './admin-coupon-view.ts';
+import { dependencyDown } from '../errors/dependency-failure.ts';
 import type { AdminDeps } from './admin-deps.ts';
 import type { AdminTokens } from './admin-tokens.ts';
 import { changeCoupon } from './change-coupon.ts';
@@ -56,7 +57,13 @@ export function adminRouter(deps: AdminDeps, { tokens, sessions, bodyLimitBytes 
   router.post('/admin/v1/coupons', async (req, res) => {
     const body = bodyOf(req, createCouponBodySchema);
     const row = await createCoupon(deps, adminOf(res.locals), body);
-    res.status(201).location(`/admin/v1/coupons/${row.code}`).json(await viewOf(row.code));
+    // Created is created: if Redis cannot give the live figures now, answer 201 without them (nothing admitted
+    // yet anyway; the state on this process's clock) rather than a 503 whose retry would meet COUPON_EXISTS.
+    const view = await viewOf(row.code).catch((error: unknown) => {
+      if (!dependencyDown(error)) throw error;
+      return adminCouponView(row, { pending: 0, admitted: 0 }, Date.now());
+    });
+    res.status(201).location(`/admin/v1/coupons/${row.code}`).json(view);
   });
 
   router.get('/admin/v1/coupons', async (_req, res) => {

@@ -151,16 +151,18 @@ export async function admitIssueRequest(deps: AdmissionDeps, couponCode: string,
 }
 
 /**
- * The coupon's Redis state is missing or behind Postgres. Closed by an operator: EVENT_NOT_OPEN.
- * Sold out (Postgres says so, and that never changes): the user's wallet or SOLD_OUT, straight from Postgres, without rebuilding a
+ * The coupon's Redis state is missing or behind Postgres. Closed by an operator, or sold out: the
+ * user's wallet, else EVENT_NOT_OPEN or SOLD_OUT, straight from Postgres, without rebuilding a
  * finished event's state. Otherwise a worker is asked to heal it and the client retries.
  */
 async function answerWithoutFastPath(deps: AdmissionDeps, coupon: CatalogCoupon, userId: string): Promise<Admitted | SoldOut> {
-  // Closed for good (Postgres): nothing to rebuild for it, as for a sold-out coupon.
-  if (coupon.closed) throw new HttpError('EVENT_NOT_OPEN', `Coupon ${coupon.code} is closed.`);
-  if (coupon.soldOut) {
+  // Closed for good, or sold out (Postgres says so, and neither changes back): nothing to rebuild
+  // for it. A winner is told what they hold; anyone else why not.
+  if (coupon.closed || coupon.soldOut) {
     const wallet = await findWalletOfUser(deps.db, coupon.code, userId);
-    return wallet ? heldWallet(wallet) : { soldOut: true, problem: soldOutProblem(coupon.code) };
+    if (wallet) return heldWallet(wallet);
+    if (coupon.closed) throw new HttpError('EVENT_NOT_OPEN', `Coupon ${coupon.code} is closed.`);
+    return { soldOut: true, problem: soldOutProblem(coupon.code) };
   }
   await deps.heals.ask(coupon.code);
   throw unavailable(deps.config.RETRY_AFTER_SECONDS, `Coupon ${coupon.code}'s fast state (being rebuilt from Postgres)`);
