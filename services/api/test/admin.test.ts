@@ -107,8 +107,8 @@ describe('admin API', () => {
         closedAt: null,
         createdAt: expect.any(String),
       });
-      // codes() never reads Postgres by itself: only the announcement (or the 5 s reload) teaches it.
-      await waitFor(() => t.api.catalog.codes().includes('D0001'), { timeoutMs: 1_000, message: 'the catalog to learn D0001 from the announcement' });
+      // codes() never reads Postgres by itself: only the announcement (or the 5 s reload, which this bound stays under) teaches it.
+      await waitFor(() => t.api.catalog.codes().includes('D0001'), { timeoutMs: 4_000, message: 'the catalog to learn D0001 from the announcement' });
       expectProblem(await requestCoupon(t, 'D0001', newUserId()), 'EVENT_NOT_OPEN');
       expect((await get(t, '/v1/coupons/D0001')).body).toMatchObject({ code: 'D0001', totalQuantity: 500 });
     });
@@ -268,7 +268,7 @@ describe('admin API', () => {
       const walletId = uuidv7();
       await t.env.db.insertInto('coupon_wallet').values({ id: walletId, coupon_id: id, user_id: winner }).execute();
       await admin(t, 'POST', '/admin/v1/coupons/R0003/close');
-      await waitFor(() => t.api.catalog.find('R0003').then((coupon) => coupon?.closed), { timeoutMs: 1_000, message: 'the catalog to hear of the close' });
+      await waitFor(() => t.api.catalog.find('R0003').then((coupon) => coupon?.closed), { timeoutMs: 4_000, message: 'the catalog to hear of the close' });
       await t.env.redis.del(...Object.values(couponKeys(t.env.config.REDIS_PREFIX, 'R0003')).filter((key) => !key.endsWith(':')));
       expectProblem(await requestCoupon(t, 'R0003', newUserId()), 'EVENT_NOT_OPEN');
       const held = await requestCoupon(t, 'R0003', winner);
