@@ -208,7 +208,7 @@ describe('admin API', () => {
       const started = await admin(t, 'GET', '/admin/v1/coupons/P0003');
       const res = await admin(t, 'PATCH', '/admin/v1/coupons/P0003', { body: { endsAt: new Date(Math.max(Date.parse(started.body.startsAt) + 1, Date.parse(endsAt))).toISOString() } });
       expect(res.status).toBe(200);
-      await waitFor(async () => (await requestCoupon(t, 'P0003', newUserId())).status === 409, { timeoutMs: 2_000, message: 'P0003 to refuse after its end' });
+      await waitFor(async () => (await requestCoupon(t, 'P0003', newUserId())).status === 409, { timeoutMs: 4_000, message: 'P0003 to refuse after its end' });
       expectProblem(await requestCoupon(t, 'P0003', newUserId()), 'EVENT_NOT_OPEN');
       expect((await admin(t, 'GET', '/admin/v1/coupons/P0003')).body.state).toBe('closed');
     });
