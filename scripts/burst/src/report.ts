@@ -65,6 +65,9 @@ export function formatSse(f: FollowFigures): string[] {
   const share = f.pollsAvoided > 0 ? ` (${Math.round((saved / f.pollsAvoided) * 100)} %)` : '';
   return [
     `Tickets over SSE:  ${formatCount(f.streamRequests)} stream requests (${formatCount(f.reconnects)} reconnects, ${formatCount(f.refused)} refused, at most ${formatCount(f.peakOpen)} open at once), ${formatCount(f.events)} events`,
+    ...(Object.keys(f.interruptions).length > 0
+      ? [`                   interrupted: ${Object.entries(f.interruptions).map(([why, n]) => `${why} ×${formatCount(n)}`).join(' · ')}`]
+      : []),
     `                   a client polling every ${f.pollIntervalMs / 1000} s from its 202 until final would have sent ${formatCount(f.pollsAvoided)} GETs: ${formatCount(saved)} requests saved${share}`,
   ];
 }

@@ -25,6 +25,8 @@ export interface FollowFigures {
   events: number;
   /** Streams the server refused (503 OVERLOADED / UNAVAILABLE, 404), retried after Retry-After except 404. */
   refused: number;
+  /** How streams that were not a clean final ended: `503 OVERLOADED`, `failed: socket hang up`, `ended before final`, with counts. */
+  interruptions: Record<string, number>;
   /** The most streams open at once. */
   peakOpen: number;
   /**
@@ -67,7 +69,7 @@ export class TicketFollower {
     private readonly onProgress: (final: number) => void = () => {},
   ) {
     this.identity = options.identity ?? trustedHeaderIdentity;
-    this.figures = { streamRequests: 0, reconnects: 0, events: 0, refused: 0, peakOpen: 0, pollsAvoided: 0, pollIntervalMs: options.pollIntervalMs ?? 1_000 };
+    this.figures = { streamRequests: 0, reconnects: 0, events: 0, refused: 0, interruptions: {}, peakOpen: 0, pollsAvoided: 0, pollIntervalMs: options.pollIntervalMs ?? 1_000 };
   }
 
   /** A load's answer: a ticket it names is followed from now on (once per ticket). */
@@ -146,6 +148,15 @@ export class TicketFollower {
       this.open.delete(stream);
       lastEventId = stream.lastEventId;
       outcome.lastPollStatus = stream.status;
+      const why =
+        end.kind === 'refused'
+          ? `${end.status} ${/"code":"(\w+)"/.exec(end.body)?.[1] ?? ''}`.trim()
+          : end.kind === 'failed'
+            ? `failed: ${end.error.message.slice(0, 60)}`
+            : end.final
+              ? null
+              : 'ended before the final event';
+      if (why && !isFinal(outcome)) this.figures.interruptions[why] = (this.figures.interruptions[why] ?? 0) + 1;
       if (end.kind === 'refused') {
         this.figures.refused += 1;
         if (end.status === 404) return; // the API does not know it: the checker reports it
