@@ -85,6 +85,7 @@ describe('operating an event across two API processes and two workers', () => {
     // The burst runs on; once a third of the limit is admitted, the pause goes out from API 2's operations port.
     const running = burst(cluster.apiUrls, users, answers, () => pauseReturnedAt > 0 && answers.filter((a) => a.sentAt > pauseReturnedAt).length >= 200);
     await waitFor(() => admittedBefore() >= LIMIT / 3, { timeoutMs: 30_000, message: 'a third of the limit admitted' });
+    const pauseSentAt = now();
     const paused = await admin(cluster.opsUrls[1]!, 'POST', `/admin/v1/coupons/${CODE}/pause`);
     pauseReturnedAt = paused.returnedAt;
     seqAtPause = await seqOf();
@@ -102,7 +103,9 @@ describe('operating an event across two API processes and two workers', () => {
     const admitted = answers.filter((a) => a.status === 202);
     const createdAt = await Promise.all(admitted.map((a) => cluster.environment.redis.hget(ticketKey(cluster.environment.config.REDIS_PREFIX, CODE, a.ticketId!), 'createdAt')));
     const createdAfterPause = createdAt.filter((ms) => Number(ms) > pauseReturnedAt);
-    console.log(`pause: ${admitted.length} admitted before it returned (arrival counter ${seqAtPause}), ${afterPause.length} requests after it, ${createdAfterPause.length} tickets created after it`);
+    console.log(
+      `pause: the call took ${(pauseReturnedAt - pauseSentAt).toFixed(0)} ms mid-burst; ${admitted.length} admitted before it returned (arrival counter ${seqAtPause}), ${afterPause.length} requests after it, ${afterPause.filter((a) => a.status === 202).length} admitted after it, ${createdAfterPause.length} tickets created after it`,
+    );
     expect(createdAt.every((ms) => ms !== null)).toBe(true);
     expect(createdAfterPause).toEqual([]);
     expect(Number(seqAtPause)).toBe(admitted.length);
