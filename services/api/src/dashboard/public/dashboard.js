@@ -231,6 +231,17 @@ function connect() {
   });
 }
 
+// A resized window: the charts are drawn again at the new width.
+let resizeTimer;
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    charts?.all.forEach((c) => c.destroy());
+    charts = null;
+    if (history.length) renderCharts();
+  }, 200);
+});
+
 $('sign-out').addEventListener('click', async () => {
   await fetch('/dashboard/session', { method: 'DELETE', credentials: 'same-origin', headers: { 'X-CSRF-Token': csrfToken } });
   location.reload();
