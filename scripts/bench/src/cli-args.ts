@@ -2,7 +2,7 @@
 import { AUTH_FLAG_USAGE, authMode, commaList, readFlags, UsageError, wholeNumber } from '@coupons/harness/cli';
 import type { AuthMode } from '@coupons/shared/config';
 
-export const PHASES = ['accept', 'auth', 'cost', 'linearity', 'drain', 'seed', 'scaling', 'durability'] as const;
+export const PHASES = ['accept', 'auth', 'cost', 'linearity', 'drain', 'seed', 'scaling', 'durability', 'sse'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface BenchOptions {
@@ -32,6 +32,8 @@ export interface BenchOptions {
   durabilityAdmissions: number;
   /** Durability: admissions in flight at once (as many concurrent requests on one API process). */
   durabilityInFlight: number;
+  /** SSE: concurrent ticket streams on one API process. */
+  sseStreams: number;
   /** The seed baseline's spin lock: pause between SET NX attempts. */
   baselineRetryMs: number;
   /** Seconds before one request counts as unanswered. */
@@ -43,8 +45,8 @@ export interface BenchOptions {
 }
 
 const PRESETS = {
-  full: { warmup: 2_000, accept: 20_000, drain: 20_000, seedUsers: 10_000, scaling: [1, 2, 4], repeat: 2, admissions: 20_000, cost: 20_000, linearity: [20_000, 200_000] },
-  quick: { warmup: 500, accept: 4_000, drain: 4_000, seedUsers: 500, scaling: [1, 2], repeat: 1, admissions: 2_000, cost: 4_000, linearity: [2_000, 20_000] },
+  full: { warmup: 2_000, accept: 20_000, drain: 20_000, seedUsers: 10_000, scaling: [1, 2, 4], repeat: 2, admissions: 20_000, cost: 20_000, linearity: [20_000, 200_000], sse: 10_000 },
+  quick: { warmup: 500, accept: 4_000, drain: 4_000, seedUsers: 500, scaling: [1, 2], repeat: 1, admissions: 2_000, cost: 4_000, linearity: [2_000, 20_000], sse: 1_000 },
 } as const;
 
 export const USAGE = `Usage: pnpm bench [flags]
@@ -73,6 +75,8 @@ Every process, database and Redis prefix it starts is removed at the end (also o
                         (default 20,000,200,000; --quick 2,000,20,000)
   --admissions N        durability: admissions per measured run of each setup (default 20,000)
   --in-flight N         durability: admissions in flight at once (default 200)
+  --sse-streams N       sse: concurrent ticket streams on one API process (default 10,000; --quick 1,000);
+                        the load generator runs in a child process, each stream its own connection
   --baseline-retry-ms N the seed design's spin-lock retry pause (default 10)
   --timeout S           seconds before one request counts as unanswered (default 30)
   ${AUTH_FLAG_USAGE}
@@ -90,7 +94,7 @@ const integer = (flag: string, value: string | undefined, min: number, max = MAX
 /** Every flag that takes a value; the rest are switches. */
 const VALUE_FLAGS = [
   'connections', 'warmup', 'requests', 'jobs', 'seed-users', 'repeat', 'scaling',
-  'api', 'workers', 'cost-admissions', 'linearity-admissions', 'admissions', 'in-flight', 'baseline-retry-ms', 'timeout', 'only', 'json', 'auth',
+  'api', 'workers', 'cost-admissions', 'linearity-admissions', 'admissions', 'in-flight', 'sse-streams', 'baseline-retry-ms', 'timeout', 'only', 'json', 'auth',
 ] as const;
 
 function readBenchFlags(argv: readonly string[]) {
@@ -138,6 +142,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     linearityAdmissions: linearitySizes(values['linearity-admissions']) ?? [...defaults.linearity],
     durabilityAdmissions: integer('admissions', values.admissions, 1) ?? defaults.admissions,
     durabilityInFlight: integer('in-flight', values['in-flight'], 1, 10_000) ?? 200,
+    sseStreams: integer('sse-streams', values['sse-streams'], 1, 15_000) ?? defaults.sse,
     baselineRetryMs: integer('baseline-retry-ms', values['baseline-retry-ms'], 0, 1_000) ?? 10,
     requestTimeoutSeconds: integer('timeout', values.timeout, 1, 600) ?? 30,
     phases,

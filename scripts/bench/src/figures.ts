@@ -5,6 +5,7 @@ import type { LoadSummary } from './http-load.ts';
 import type { AuthCost } from './auth-cost.ts';
 import type { CostMeasurements } from './cost.ts';
 import { systemUsPerTicket, type LinearityMeasurements } from './cost-linearity.ts';
+import { SSE_P99_TARGET_MS, type SseMeasurements } from './sse.ts';
 
 /** A pre-filled queue drained by worker processes, timed from the queue's resume. */
 export interface DrainResult {
@@ -128,6 +129,7 @@ export interface BenchMeasurements {
   auth?: AuthCost;
   cost?: CostMeasurements;
   linearity?: LinearityMeasurements;
+  sse?: SseMeasurements;
 }
 
 export type Unit = 'req/s' | 'decisions/s' | 'jobs/s' | 'admissions/s' | 'ms' | 'count' | 'µs CPU';
@@ -321,6 +323,13 @@ export function computeFigures(m: BenchMeasurements): FigureRow[] {
     }
   }
   if (m.durability) rows.push(...durabilityFigures(m.durability));
+  if (m.sse) {
+    const { streams, opened, latencyMs } = m.sse;
+    rows.push(
+      row('sse', `ticket streams open at once on one API process (each got its first event)`, { value: opened, unit: 'count' }, null, 'plain', { of: 'value', op: '=', value: streams }),
+      row('sse', `commit → client latency of the final events, p99 (p50 ${Math.round(latencyMs.p50)} ms), ${count(streams)} streams`, { value: latencyMs.p99, unit: 'ms' }, null, 'plain', { of: 'value', op: '<=', value: SSE_P99_TARGET_MS }),
+    );
+  }
   return rows;
 }
 

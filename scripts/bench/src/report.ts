@@ -2,6 +2,7 @@
 // and its JSON twin. Pure: formatReport takes a finished report.
 import type { CostMeasurements } from './cost.ts';
 import type { LinearityMeasurements } from './cost-linearity.ts';
+import { SSE_P99_TARGET_MS, type SseMeasurements } from './sse.ts';
 import type { BenchOptions } from './cli-args.ts';
 import { DURABILITY_LABELS, DURABILITY_SETUPS, type AdmissionRun, type BenchMeasurements, type DrainResult, type DurabilityMeasurements, type FigureRow, type Quantity, type Target } from './figures.ts';
 import type { LoadSummary } from './http-load.ts';
@@ -51,6 +52,22 @@ function formatNumber(value: number, style: FigureRow['ratioStyle']): string {
 
 export function formatRatio(ratio: number | null, style: FigureRow['ratioStyle']): string {
   return ratio === null || !Number.isFinite(ratio) ? '—' : formatNumber(ratio, style);
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+/** The sse phase in a paragraph: streams, memory per stream, latency. */
+export function sseNote(s: SseMeasurements): string {
+  return (
+    `SSE: ${count(s.opened)} of ${count(s.streams)} ticket streams open at once on one API process in ${formatDuration(s.openMs)} ` +
+    `(${s.failed} failed, ${s.refused} refused); the API process: RSS ${mib(s.before.rssBytes)} → ${mib(s.withStreams.rssBytes)}, ` +
+    `V8 heap ${mib(s.before.heapUsedBytes)} → ${mib(s.withStreams.heapUsedBytes)}: ${(s.rssPerStreamBytes / 1024).toFixed(1)} KiB RSS and ` +
+    `${(s.heapPerStreamBytes / 1024).toFixed(1)} KiB heap per open stream. One worker then decided them all: ${count(s.finals)} final events ` +
+    `(${s.unfinished} streams without one, ${s.missingCommit} without their batch's message), ${count(s.events)} events in all; ` +
+    `commit → client p50 ${formatDuration(s.latencyMs.p50)}, p99 ${formatDuration(s.latencyMs.p99)}, max ${formatDuration(s.latencyMs.max)} ` +
+    `(of which commit → the batch's message at a probe subscriber: p50 ${formatDuration(s.messageLagMs.p50)}, max ${formatDuration(s.messageLagMs.max)}, ${count(s.batches)} batches) ` +
+    `(target p99 ≤ ${SSE_P99_TARGET_MS} ms: ${s.latencyMs.p99 <= SSE_P99_TARGET_MS ? 'met ✓' : 'NOT met ✗'}).`
+  );
 }
 
 export function formatTarget(target: Target | null, style: FigureRow['ratioStyle']): string {
@@ -261,6 +278,7 @@ export function formatReport(report: BenchReport): string {
   if (m.cost) lines.push(costTable(m.cost), '');
   if (m.linearity) lines.push(linearityTable(m.linearity), '');
   if (m.durability) lines.push(durabilityNote(m.durability), '', durabilityTable(m.durability), '');
+  if (m.sse) lines.push(sseNote(m.sse), '');
   lines.push(failed.length === 0 ? 'Targets: all met ✓' : `Targets: missed by ${failed.join(', ')} ✗`);
   return `${lines.join('\n')}\n`;
 }

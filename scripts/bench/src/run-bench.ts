@@ -13,6 +13,7 @@ import { sendIssueRequests, type LoadSummary } from './http-load.ts';
 import { measureCpuPerAdmitted, type AcceptApi, type AuthCost } from './auth-cost.ts';
 import { costPhase } from './cost.ts';
 import { costLinearityPhase } from './cost-linearity.ts';
+import { ssePhase } from './sse.ts';
 import { createClientIdentity, trustedHeaderIdentity, type ClientIdentity } from '@coupons/harness/identity';
 import { machineInfo } from './machine.ts';
 import { openUntouchedCoupon } from '@coupons/shared/testing';
@@ -240,6 +241,7 @@ export async function runBench(ctx: BenchContext): Promise<BenchReport> {
   if (phases.includes('scaling')) measurements.scaling = await scalingPhase(ctx, measurements.drain?.ours);
   // Last, and on private redis-servers: it needs neither Postgres nor the shared Redis.
   if (phases.includes('durability')) measurements.durability = await durabilityPhase(ctx);
+  if (phases.includes('sse')) measurements.sse = await ssePhase(ctx);
   return {
     startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,

@@ -17,7 +17,7 @@ describe('parseBenchArgs', () => {
   });
 
   it('has the durability phase, its own counts, and a smaller one under --quick', () => {
-    expect(parse()).toMatchObject({ durabilityAdmissions: 20_000, durabilityInFlight: 200, phases: ['accept', 'auth', 'cost', 'linearity', 'drain', 'seed', 'scaling', 'durability'], auth: 'trusted-header' });
+    expect(parse()).toMatchObject({ durabilityAdmissions: 20_000, durabilityInFlight: 200, phases: ['accept', 'auth', 'cost', 'linearity', 'drain', 'seed', 'scaling', 'durability', 'sse'], auth: 'trusted-header' });
     expect(parse('--quick')).toMatchObject({ durabilityAdmissions: 2_000, repeat: 1 });
     expect(parse('--only', 'durability', '--admissions', '8000', '--in-flight', '50', '--repeat', '3')).toMatchObject({
       phases: ['durability'],
@@ -26,6 +26,13 @@ describe('parseBenchArgs', () => {
       repeat: 3,
     });
     expect(() => parse('--in-flight', '0')).toThrow(/--in-flight must be a whole number/);
+  });
+
+  it('has the sse phase and its stream count, smaller under --quick', () => {
+    expect(parse()).toMatchObject({ sseStreams: 10_000 });
+    expect(parse('--quick')).toMatchObject({ sseStreams: 1_000 });
+    expect(parse('--only', 'sse', '--sse-streams', '500')).toMatchObject({ phases: ['sse'], sseStreams: 500 });
+    expect(() => parse('--sse-streams', '0')).toThrow(/--sse-streams must be a whole number/);
   });
 
   it('has the cost phase and its size, smaller under --quick', () => {

@@ -144,9 +144,16 @@ export class TicketStream {
   private send(ticket: StoredTicket): void {
     this.last = ticket;
     this.lastSentAt = Date.now();
-    this.write(`event: ticket\nid: ${this.nextId++}\ndata: ${JSON.stringify(ticketView(ticket))}\n\n`);
+    const event = `event: ticket\nid: ${this.nextId++}\ndata: ${JSON.stringify(ticketView(ticket))}\n\n`;
     this.events.sent(ticket.status);
-    if (isFinal(ticket)) this.end();
+    if (!isFinal(ticket)) {
+      this.write(event);
+      return;
+    }
+    // The final event and the end of the answer in one write: a batch ends hundreds of streams at once.
+    this.ended = true;
+    if (!this.res.writableEnded) this.res.end(event);
+    this.events.closed(this);
   }
 
   private write(chunk: string): void {
