@@ -103,6 +103,20 @@ describe('coupon mirror scripts (real Redis)', () => {
     expect(await world.admit({ code, keys }, crypto.randomUUID())).toMatchObject({ outcome: 'paused' });
   });
 
+  it('a mirror whose run state is older than Postgres\'s (a Redis gone back in time past a pause) admits nobody: flagged stale for a heal', async () => {
+    const { code, keys } = await world.freshCoupon(10);
+    await scripts().setRunState(code, 'paused', 3, 60);
+    await scripts().setRunState(code, 'active', 4, 60);
+    // Postgres holds version 5 (say, paused again) that this Redis never got.
+    expect(await world.admit({ code, keys }, crypto.randomUUID(), { runVersionFloor: 5 })).toMatchObject({ outcome: 'not_ready', status: 'behind' });
+    expect(await world.env.redis.hget(keys.meta, 'stale')).toBe('1');
+    await scripts().copyMirror(code, { total: 10, issued: 0, decidedSeq: 0, run: 'paused', runVersion: 5 });
+    expect(await world.admit({ code, keys }, crypto.randomUUID(), { runVersionFloor: 5 })).toMatchObject({ outcome: 'paused' });
+    // A mirror from before run states (no runVersion) counts as version 0: a coupon never paused admits.
+    await world.env.redis.hdel(keys.meta, 'run', 'runVersion');
+    expect(await world.admit({ code, keys }, crypto.randomUUID(), { runVersionFloor: 0 })).toMatchObject({ outcome: 'admitted' });
+  });
+
   it('decodeMirror: a reply without figures reads as nothing decided', () => {
     expect(decodeMirror(['missing'])).toEqual({ state: 'missing', issued: 0, decidedSeq: '0' });
     expect(decodeMirror(['ok', '41', '7', '0', 'ticket', '42', 'user'])).toEqual({ state: 'ok', issued: 7, decidedSeq: '41' });

@@ -59,7 +59,7 @@ export interface CouponCommands {
   admitIssueRequest(
     users: string, pending: string, seq: string, meta: string,
     userId: string, ticketId: string, maxBacklog: number, ticketPrefix: string,
-    startsAtMs: number, endsAtMs: number, decidedSeqFloor: number | string, replaceExpired: 0 | 1,
+    startsAtMs: number, endsAtMs: number, decidedSeqFloor: number | string, replaceExpired: 0 | 1, runVersionFloor: number,
   ): Promise<[number, string, string, number, number, number]>;
   readDecisionBatch(pending: string, meta: string, seq: string, batchSize: number, ticketPrefix: string): Promise<string[]>;
   resolveDecisionBatch(

@@ -17,6 +17,8 @@ export interface AdmitRequest {
   decidedSeqFloor: number | string;
   /** The user's previous ticket expired and Postgres holds no wallet for them: admit anew. */
   replaceExpired?: boolean;
+  /** The lowest run-state version (coupon.state_version) Postgres is known to hold: a mirror below it lost a pause or close. Default 0. */
+  runVersionFloor?: number;
 }
 
 /** What resolve-batch-2.lua takes after a batch's commit: Postgres's figures, and one outcome group per ticket. */
@@ -53,6 +55,7 @@ export function couponScripts(redis: CouponRedis, prefix: string) {
         keys.users, keys.pending, keys.seq, keys.meta,
         request.userId, request.ticketId, request.maxBacklog, keys.ticketPrefix,
         request.startsAt.getTime(), request.endsAt?.getTime() ?? -1, request.decidedSeqFloor, request.replaceExpired ? 1 : 0,
+        request.runVersionFloor ?? 0,
       );
       return parseAdmissionReply(reply);
     },

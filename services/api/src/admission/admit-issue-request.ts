@@ -96,6 +96,7 @@ export async function admitIssueRequest(deps: AdmissionDeps, couponCode: string,
       startsAt: coupon.startsAt,
       endsAt: coupon.endsAt,
       decidedSeqFloor: coupon.decidedSeq,
+      runVersionFloor: coupon.stateVersion,
       replaceExpired,
     });
   let result = await admit(false);

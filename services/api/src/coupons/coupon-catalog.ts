@@ -18,6 +18,11 @@ export interface CatalogCoupon {
    */
   closed: boolean;
   /**
+   * coupon.state_version when the catalog was read (it only grows): the admit script refuses a
+   * mirror whose run state is older (a Redis gone back in time past a pause) until it is healed.
+   */
+  stateVersion: number;
+  /**
    * The highest arrival sequence Postgres had decided when the catalog was read: a lower bound
    * (it only grows), so a Redis arrival counter below it has certainly gone back in time.
    */
@@ -169,7 +174,8 @@ export class CouponCatalog {
         const decidedSeq = known && BigInt(known.decidedSeq) > BigInt(row.decided_seq) ? known.decidedSeq : row.decided_seq;
         const soldOut = row.issued_quantity >= row.total_quantity || (known?.soldOut ?? false);
         const closed = row.closed_at !== null || (known?.closed ?? false);
-        return [row.code, { code: row.code, startsAt: row.starts_at, endsAt: row.ends_at, soldOut, closed, decidedSeq }];
+        const stateVersion = Math.max(row.state_version, known?.stateVersion ?? 0);
+        return [row.code, { code: row.code, startsAt: row.starts_at, endsAt: row.ends_at, soldOut, closed, stateVersion, decidedSeq }];
       }),
     );
     const byTag = new Map<number, string[]>();

@@ -28,6 +28,8 @@
     ARGV[6] window end, ms since epoch, or -1 for none
     ARGV[7] the highest arrival sequence Postgres is known to have decided (a lower bound)
     ARGV[8] 1 to replace the user's expired ticket (the caller checked Postgres), else 0
+    ARGV[9] the lowest run-state version Postgres is known to hold (coupon.state_version): a mirror
+            below it lost an operator's pause or close (Redis went back in time) and is healed first
 
   Output: { outcome, ticketId, detail, position, seq, now }
     outcome  1  admitted: a new queued ticket; the caller enqueues its job
@@ -63,8 +65,14 @@ if existing then
   if ARGV[8] ~= '1' then return { 3, existing, '', -1, 0, now } end
 end
 
-local mirror, soldOut, run = mirrorForAdmission(metaKey)
+local mirror, soldOut, run, runVersion = mirrorForAdmission(metaKey)
 if mirror ~= 'ok' then return { -3, '', mirror, -1, 0, now } end
+-- A pause or close Postgres holds but the mirror does not (a Redis restarted from an older AOF, a
+-- replica promoted before it had the write): never admit on it; the heal copies the state back.
+if runVersion < tonumber(ARGV[9] or '0') then
+  flagMirrorStale(metaKey)
+  return { -3, '', 'behind', -1, 0, now }
+end
 -- Every arrival sequence is handed out here before it can be decided, so a healthy counter is
 -- never below what Postgres has decided. Below it, Redis went back in time past admissions
 -- that were decided since, and its dedupe may not know those winners: flag it, so every replica

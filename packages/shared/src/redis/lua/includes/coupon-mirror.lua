@@ -101,13 +101,13 @@ end
 
 --[[
   The mirror as admission reads it: state ('missing' without soldOut, 'stale' when flagged, else
-  'ok'), whether Postgres has said the coupon is sold out, and the run state ('active', 'paused'
-  or 'closed'). Every writer writes soldOut with issued (or onto a mirror that has both), so its
+  'ok'), whether Postgres has said the coupon is sold out, the run state ('active', 'paused'
+  or 'closed') and its version (0 when absent: a mirror from before run states). Every writer writes soldOut with issued (or onto a mirror that has both), so its
   presence says the same as issued's.
 ]]
 local function mirrorForAdmission(metaKey)
-  local meta = redis.call('HMGET', metaKey, 'soldOut', 'stale', 'run')
-  if not meta[1] then return 'missing', false, 'active' end
-  if meta[2] == '1' then return 'stale', false, 'active' end
-  return 'ok', meta[1] == '1', meta[3] or 'active'
+  local meta = redis.call('HMGET', metaKey, 'soldOut', 'stale', 'run', 'runVersion')
+  if not meta[1] then return 'missing', false, 'active', 0 end
+  if meta[2] == '1' then return 'stale', false, 'active', 0 end
+  return 'ok', meta[1] == '1', meta[3] or 'active', tonumber(meta[4] or '0')
 end
