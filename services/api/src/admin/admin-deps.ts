@@ -40,3 +40,12 @@ export async function windowChecked<T>(work: Promise<T>): Promise<T> {
     throw error;
   }
 }
+
+/** Announces a committed change; a lost announcement only waits for the periodic reload, so it never fails the call. */
+export async function announceQuietly(deps: AdminDeps, couponCode: string): Promise<void> {
+  try {
+    await deps.announce(couponCode);
+  } catch (error) {
+    deps.log.warn({ coupon: couponCode, err: (error as Error).message }, 'coupon change not announced; processes see it at their next periodic reload');
+  }
+}

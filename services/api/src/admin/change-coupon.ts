@@ -3,8 +3,7 @@ import { lockCouponByCode, insertAudit, updateCoupon, type CouponChanges, type C
 import type { PatchCouponBody } from '@coupons/shared/schemas';
 import { HttpError } from '../errors/http-error.ts';
 import type { AdminIdentity } from './admin-tokens.ts';
-import { auditSnapshot, windowChecked, type AdminDeps } from './admin-deps.ts';
-import { announceQuietly } from './create-coupon.ts';
+import { announceQuietly, auditSnapshot, windowChecked, type AdminDeps } from './admin-deps.ts';
 import { hasOpened, redisNowMs } from './admin-coupon-view.ts';
 
 /**

@@ -5,7 +5,7 @@ import { insertAudit, insertCoupon, type CouponRow } from '@coupons/shared/db';
 import type { CreateCouponBody } from '@coupons/shared/schemas';
 import { HttpError } from '../errors/http-error.ts';
 import type { AdminIdentity } from './admin-tokens.ts';
-import { auditSnapshot, windowChecked, type AdminDeps } from './admin-deps.ts';
+import { announceQuietly, auditSnapshot, windowChecked, type AdminDeps } from './admin-deps.ts';
 
 /**
  * 1. Postgres: the coupon and its audit row in one transaction (the unique code answers a
@@ -38,13 +38,4 @@ export async function createCoupon(deps: AdminDeps, admin: AdminIdentity, body: 
   }
   await announceQuietly(deps, row.code);
   return row;
-}
-
-/** The change is committed whatever happens here: a lost announcement only waits for the periodic reload. */
-export async function announceQuietly(deps: AdminDeps, couponCode: string): Promise<void> {
-  try {
-    await deps.announce(couponCode);
-  } catch (error) {
-    deps.log.warn({ coupon: couponCode, err: (error as Error).message }, 'coupon change not announced; processes see it at their next periodic reload');
-  }
 }

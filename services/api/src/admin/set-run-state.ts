@@ -4,8 +4,7 @@ import { runStateOf, type RunState } from '@coupons/shared/redis';
 import { HttpError, unavailable } from '../errors/http-error.ts';
 import { dependencyDown } from '../errors/dependency-failure.ts';
 import type { AdminIdentity } from './admin-tokens.ts';
-import { auditSnapshot, type AdminDeps } from './admin-deps.ts';
-import { announceQuietly } from './create-coupon.ts';
+import { announceQuietly, auditSnapshot, type AdminDeps } from './admin-deps.ts';
 
 export type RunAction = 'pause' | 'resume' | 'close';
 
