@@ -6,6 +6,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { couponKeys } from '@coupons/shared/redis';
 import { waitFor } from '@coupons/shared/testing';
 import { adminTokenId } from '../src/admin/admin-tokens.ts';
+import { ADMIN_DOCUMENTED_ROUTES } from '../src/openapi/admin-document.ts';
 import type { TestApi } from './api-harness.ts';
 import { expectProblem, expectRetryLater, get, newUserId, requestCoupon, useTestApi, type Reply } from './helpers.ts';
 import { useTcpProxy, waitUntilReady } from './outage.ts';
@@ -67,6 +68,14 @@ describe('admin API', () => {
         const res = await fetch(`${t.baseUrl}${path}`, { headers: { authorization: `Bearer ${TOKEN}`, 'x-user-id': newUserId() } });
         expect({ path, status: res.status }).toEqual({ path, status: 404 });
       }
+    });
+
+    it('documents exactly the admin routes the operations port serves', () => {
+      type Layer = { route?: { path: string; methods: Record<string, boolean> }; handle?: { stack?: Layer[] } };
+      const served = (stack: Layer[]): string[] =>
+        stack.flatMap((layer) => (layer.route ? Object.keys(layer.route.methods).map((method) => `${method} ${layer.route!.path}`) : layer.handle?.stack ? served(layer.handle.stack) : []));
+      const admin = served((t.api.ops as unknown as { router: { stack: Layer[] } }).router.stack).filter((route) => route.includes(' /admin/') && route !== 'get /admin/v1/openapi.json');
+      expect(admin.sort()).toEqual(ADMIN_DOCUMENTED_ROUTES.map(({ method, path }) => `${method} ${path}`).sort());
     });
 
     it('serves its OpenAPI document on the operations port, generated from the zod schemas', async () => {
