@@ -284,6 +284,19 @@ describe('admin API', () => {
       expect({ status: held.status, ticketId: held.body.ticketId, state: held.body.status }).toEqual({ status: 200, ticketId: walletId, state: 'issued' });
     });
 
+    it('a Redis gone back in time past a pause (the mirror says active again) admits nobody: flagged stale, refused until a heal', async () => {
+      await create(t, { code: 'R0004', name: 'Rollback', discountAmount: 1, totalQuantity: 10 });
+      await admin(t, 'POST', '/admin/v1/coupons/R0004/pause');
+      await waitFor(() => t.api.catalog.find('R0004').then((coupon) => coupon?.stateVersion === 1), { timeoutMs: 4_000, message: 'the catalog to hear of the pause' });
+      const meta = couponKeys(t.env.config.REDIS_PREFIX, 'R0004').meta;
+      // What an older snapshot would hold: the mirror from before the pause.
+      await t.env.redis.hset(meta, { run: 'active', runVersion: '0' });
+      const refused = await requestCoupon(t, 'R0004', newUserId());
+      expectRetryLater(refused, 'UNAVAILABLE'); // no worker here to heal it: the client comes back later
+      expect(await t.env.redis.hget(meta, 'stale')).toBe('1');
+      expect(await t.env.redis.get(couponKeys(t.env.config.REDIS_PREFIX, 'R0004').seq)).toBeNull();
+    });
+
     it('404 COUPON_NOT_FOUND for an unknown coupon', async () => {
       expectProblem(await admin(t, 'POST', '/admin/v1/coupons/NOPE9/pause'), 'COUPON_NOT_FOUND');
     });
