@@ -2,8 +2,9 @@
 import { AUTH_FLAG_USAGE, authMode, commaList, readFlags, UsageError, wholeNumber } from '@coupons/harness/cli';
 import type { AuthMode } from '@coupons/shared/config';
 import type { CouponDemand } from '@coupons/harness/load';
+import type { CouponSpec } from '@coupons/harness/cluster';
 
-export type { CouponDemand };
+export type { CouponDemand, CouponSpec };
 
 export interface BurstOptions {
   preset: PresetName;
@@ -42,6 +43,14 @@ export interface BurstOptions {
   sse: boolean;
   /** --sse-streams: streams open at once (more tickets wait for a place). */
   sseStreams: number;
+  /** --coupons K --stock S: the run's own coupons, created in the local cluster's database (null: existing ones). */
+  ownCoupons: CouponSpec[] | null;
+  /** --rate: requests per second over all connections (null: as fast as answers come back). */
+  rate: number | null;
+  /** --max-seconds: no request is sent after this many seconds (the rest of the plan is dropped). */
+  maxSeconds: number | null;
+  /** --linearity: first the same event at a tenth of its size, then this one; the CPU per ticket compared. */
+  linearity: boolean;
 }
 
 const PRESETS = {
@@ -68,9 +77,17 @@ Scenario
                         seed (A0001=10000, no resubmissions), smoke (A0001=600, 1 API, 1 worker)
   --smoke               same as --preset smoke (a few seconds; for CI)
   --users CODE=N,...    distinct users per coupon (replaces the preset's)
+  --users N --coupons K --stock S
+                        N distinct users over K coupons of the run's own (M0001…, created in the local
+                        cluster's database), whose limits add up to S; users and limits split evenly
   --resubmit R          share of requests that are resubmissions, 0 <= R < 1 (default 0.2)
   --requests N          total requests (default: users / (1 - R)); at least the number of users
   --connections N       concurrent connections (default 100)
+  --rate R              at most R requests per second over all connections (default: as fast as answered)
+  --max-seconds S       send nothing after S seconds: the rest of the plan is dropped, the requests in
+                        flight are answered and everything sent is verified (the report says so)
+  --linearity           first the same event at a tenth of its size (users, stock and requests ÷ 10,
+                        every other flag the same), then this one: CPU per ticket compared (within 15 %)
 Target
   --url URL[,URL...]    drive running API(s) instead of starting a cluster
   --database-url URL    with --url: read issued counts and wallets from this Postgres
@@ -111,6 +128,16 @@ function parseDemand(value: string): CouponDemand[] {
   const twice = codes.find((code, i) => codes.indexOf(code) !== i);
   if (twice) throw new UsageError(`--users names ${twice} twice`);
   return demand;
+}
+
+/** K coupons M0001… whose limits add up to `stock`, and `users` distinct users split over them, evenly. Pure. */
+export function ownCoupons(count: number, users: number, stock: number): { coupons: CouponSpec[]; demand: CouponDemand[] } {
+  const share = (total: number, i: number) => Math.floor(total / count) + (i < total % count ? 1 : 0);
+  const codes = Array.from({ length: count }, (_, i) => `M${String(i + 1).padStart(4, '0')}`);
+  return {
+    coupons: codes.map((code, i) => ({ code, limit: share(stock, i) })),
+    demand: codes.map((code, i) => ({ code, users: share(users, i) })),
+  };
 }
 
 function parseUrls(value: string): string[] {
@@ -155,6 +182,11 @@ export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
     auth: { type: 'string' },
     sse: { type: 'boolean' },
     'sse-streams': { type: 'string' },
+    coupons: { type: 'string' },
+    stock: { type: 'string' },
+    rate: { type: 'string' },
+    'max-seconds': { type: 'string' },
+    linearity: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
@@ -168,7 +200,7 @@ export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
   if (urls.length > 0 && (values.api !== undefined || values.workers !== undefined)) {
     throw new UsageError('--api and --workers start a local cluster; they cannot be combined with --url');
   }
-  for (const flag of ['private-redis', 'retention-seconds', 'ticket-ttl-seconds', 'memory'] as const) {
+  for (const flag of ['private-redis', 'retention-seconds', 'ticket-ttl-seconds', 'memory', 'coupons', 'stock', 'linearity'] as const) {
     if (urls.length > 0 && values[flag] !== undefined) throw new UsageError(`--${flag} configures the local cluster; it cannot be combined with --url`);
   }
   const auth = authMode(values.auth);
@@ -182,7 +214,20 @@ export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
   if (values.requests !== undefined && values.resubmit !== undefined) {
     throw new UsageError('give --requests or --resubmit, not both: one follows from the other and the users');
   }
-  const demand = parseDemand(values.users ?? preset.demand);
+  let ownSpec: ReturnType<typeof ownCoupons> | null = null;
+  if (values.coupons !== undefined || values.stock !== undefined) {
+    if (values.coupons === undefined || values.stock === undefined) throw new UsageError('--coupons K and --stock S go together (K coupons of the run\'s own whose limits add up to S)');
+    const count = wholeNumber('coupons', values.coupons, 1, 1_000)!;
+    const stock = wholeNumber('stock', values.stock, count)!;
+    if (values.users === undefined || !/^\d+$/.test(values.users.trim())) throw new UsageError('--coupons wants --users N: the number of distinct users, split over the coupons (e.g. --users 1000000 --coupons 50 --stock 100000)');
+    const total = wholeNumber('users', values.users, count)!;
+    ownSpec = ownCoupons(count, total, stock);
+  } else if (values.users !== undefined && /^\d+$/.test(values.users.trim())) {
+    throw new UsageError(`--users ${values.users.trim()} without coupons: give CODE=N[,CODE=N...], or add --coupons K --stock S`);
+  }
+  const demand = ownSpec?.demand ?? parseDemand(values.users ?? preset.demand);
+  if (values.linearity && !ownSpec) throw new UsageError('--linearity scales the run\'s own coupons: give --users N --coupons K --stock S');
+  if (values.linearity && ownSpec && Number(values.stock) / 10 < ownSpec.coupons.length) throw new UsageError(`--linearity's tenth needs a stock of at least one per coupon: --stock ${values.stock} / 10 is below --coupons ${ownSpec.coupons.length}`);
   const users = demand.reduce((sum, d) => sum + d.users, 0);
   const resubmitRate = values.resubmit === undefined ? preset.resubmit : Number(values.resubmit);
   if (values.resubmit !== undefined && (values.resubmit.trim() === '' || !(resubmitRate >= 0 && resubmitRate < 1))) {
@@ -212,5 +257,9 @@ export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
     auth,
     sse: Boolean(values.sse),
     sseStreams: wholeNumber('sse-streams', values['sse-streams'], 1, 15_000) ?? DEFAULT_SSE_STREAMS,
+    ownCoupons: ownSpec?.coupons ?? null,
+    rate: wholeNumber('rate', values.rate, 1) ?? null,
+    maxSeconds: wholeNumber('max-seconds', values['max-seconds'], 1) ?? null,
+    linearity: Boolean(values.linearity),
   };
 }

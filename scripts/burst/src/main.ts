@@ -4,14 +4,15 @@ import { runCli } from '@coupons/harness/cli';
 import { parseBurstArgs, USAGE } from './cli-args.ts';
 import { formatReport } from './report.ts';
 import { runBurst } from './run-burst.ts';
+import { runWithLinearity } from './linearity.ts';
 
 await runCli({
   tool: 'burst',
   usage: USAGE,
   parse: parseBurstArgs,
   interruptMessage: 'stopping the load and tearing down',
-  run: runBurst,
+  run: (options, hooks) => (options.linearity ? runWithLinearity(options, hooks, runBurst) : runBurst(options, hooks)),
   format: formatReport,
-  exitCode: (report) => (report.verdict.ok ? 0 : 1),
+  exitCode: (report) => (report.verdict.ok && (report.linearity?.small.ok ?? true) ? 0 : 1),
   failure: { show: 'message', exitCode: 2 },
 });

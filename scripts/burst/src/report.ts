@@ -6,9 +6,25 @@ import { formatCount } from '@coupons/harness/cli';
 import type { CouponVerdict, RunVerdict } from '@coupons/harness/verify';
 import type { FollowFigures } from '@coupons/harness/sse';
 import { formatBytes, formatCensus, lifetimeWarnings, type MemoryReport } from './memory.ts';
+import type { WalletRate } from '@coupons/harness/verify';
+import type { GeneratorMemory } from './generator-memory.ts';
+import { formatLinearity, type LinearityReport } from './linearity.ts';
 
 export interface BurstReport {
-  scenario: Pick<BurstOptions, 'preset' | 'demand' | 'resubmitRate' | 'requests' | 'connections'>;
+  scenario: Pick<BurstOptions, 'preset' | 'demand' | 'resubmitRate' | 'requests' | 'connections'> & {
+    rate?: number | null;
+    maxSeconds?: number | null;
+    /** Coupons of the run's own (--coupons), 0 for existing ones. */
+    ownCoupons?: number;
+  };
+  /** Requests planned and sent: fewer when --max-seconds cut the plan off. */
+  sent?: { planned: number; sent: number; cutOff: boolean };
+  /** A local cluster's wallet rows: how many, how fast the workers wrote them, how long reading their ids took. */
+  wallets?: (WalletRate & { idsReadMs: number }) | null;
+  /** The load generator's own memory and how long the verification took. */
+  generator?: GeneratorMemory & { verifyMs: number };
+  /** --linearity: the tenth-size run's figures against this one's. */
+  linearity?: LinearityReport;
   target: { kind: 'local'; apis: number; workers: number; auth: AuthMode } | { kind: 'url'; urls: string[] };
   machine: { cores: number; node: string };
   verdict: RunVerdict;
@@ -111,8 +127,9 @@ export function formatReport(report: BurstReport): string {
     .join(' · ');
   const lines = [
     '',
-    `Burst (${scenario.preset}): ${demand} distinct users; ${formatCount(scenario.requests)} requests ` +
-      `(${Math.round(scenario.resubmitRate * 100)} % resubmissions) over ${scenario.connections} connections`,
+    `Burst (${scenario.preset}): ${scenario.ownCoupons ? `${formatCount(scenario.demand.reduce((sum, d) => sum + d.users, 0))} users over ${scenario.ownCoupons} coupons of the run's own` : demand} distinct users; ${formatCount(scenario.requests)} requests ` +
+      `(${Math.round(scenario.resubmitRate * 100)} % resubmissions) over ${scenario.connections} connections` +
+      `${scenario.rate ? `, at most ${formatCount(scenario.rate)}/s` : ''}${scenario.maxSeconds ? `, for at most ${scenario.maxSeconds} s` : ''}`,
     `Target: ${where}; machine: ${report.machine.cores} cores, Node ${report.machine.node}`,
     '',
     table(
@@ -132,6 +149,20 @@ export function formatReport(report: BurstReport): string {
     }`,
     `Errors:            ${v.serverErrors} server errors (5xx), ${v.unavailable} × 503 UNAVAILABLE, ${v.unanswered} unanswered, ${v.unexpectedAnswers} unexpected; ${formatCount(v.overloaded)} × 503 OVERLOADED (backpressure, not an error)`,
   ];
+  if (report.sent?.cutOff) {
+    lines.push(`Cut off:           --max-seconds ${scenario.maxSeconds}: ${formatCount(report.sent.sent)} of ${formatCount(report.sent.planned)} planned requests sent, the rest dropped (everything sent is verified)`);
+  }
+  if (report.wallets) {
+    const w = report.wallets;
+    lines.push(
+      `Postgres wallets:  ${formatCount(w.wallets)} rows, ${w.perSecond === null ? '—' : formatCount(w.perSecond)} rows/s from the first to the last issued_at ` +
+        `(${w.firstAt !== null && w.lastAt !== null ? seconds(w.lastAt - w.firstAt) : '—'}); their ids read in pages of 10,000 in ${seconds(w.idsReadMs)}`,
+    );
+  }
+  if (report.generator) {
+    const g = report.generator;
+    lines.push(`Load generator:    peak heap ${formatBytes(g.peakHeapBytes)}, peak RSS ${formatBytes(g.peakRssBytes)} (heap limit ${formatBytes(g.heapLimitBytes)}); verifyRun took ${seconds(g.verifyMs)}`);
+  }
   if (report.sse) lines.push(...formatSse(report.sse));
   if (report.memory) lines.push(...formatMemory(report.memory));
   if (report.cpu) {
@@ -144,6 +175,7 @@ export function formatReport(report: BurstReport): string {
     lines.push('', 'Service warnings:');
     for (const w of report.serviceWarnings.slice(0, 10)) lines.push(`  ${formatCount(w.count)} × ${w.message} (${w.services.join(', ')})`);
   }
+  if (report.linearity) lines.push('', ...formatLinearity(report.linearity));
   lines.push('', v.ok ? 'Invariants: all hold ✓' : `Invariants: ${v.failures.length} FAILED ✗`);
   for (const failure of v.failures) lines.push(`  ✗ ${failure}`);
   return lines.join('\n') + '\n';

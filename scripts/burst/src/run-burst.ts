@@ -8,9 +8,10 @@ import { planRequests, runLoad } from '@coupons/harness/load';
 import { createClientIdentity } from '@coupons/harness/identity';
 import { pollTickets, ticketsOf, type PollResult } from '@coupons/harness/poll';
 import { TicketFollower, type FollowFigures } from '@coupons/harness/sse';
-import { couponFactsFromApi, couponFactsFromPostgres, verifyRun, type CouponFacts } from '@coupons/harness/verify';
+import { couponFactsFromApi, couponFactsFromPostgres, verifyRun, walletIdsFromPostgres, walletRateFromPostgres, type CouponFacts, type WalletRate } from '@coupons/harness/verify';
 import { formatCount, type CliContext } from '@coupons/harness/cli';
 import { groupWarnings, machineInfo, type BurstCpu, type BurstReport } from './report.ts';
+import { sampleGeneratorMemory } from './generator-memory.ts';
 import { ensureLocalServers } from '@coupons/local-servers';
 import { cpuPerRole, type CpuReport } from '@coupons/harness/measure';
 import type { RecordedRequest } from '@coupons/harness/load';
@@ -85,7 +86,15 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
     if (options.sse) overrides.HTTP_MAX_CONNECTIONS = String(options.sseStreams + options.connections + 100);
     log(`starting a local cluster: ${options.apis} API + ${options.workers} worker processes (AUTH_MODE=${identity.mode})`);
     try {
-      cluster = await startLocalCluster({ apis: options.apis, workers: options.workers, overrides, apiEnv: identity.serverEnv, log, onTeardown: (undo) => void hooks.teardown.add(undo) });
+      cluster = await startLocalCluster({
+        apis: options.apis,
+        workers: options.workers,
+        overrides,
+        apiEnv: identity.serverEnv,
+        ...(options.ownCoupons && { coupons: options.ownCoupons }),
+        log,
+        onTeardown: (undo) => void hooks.teardown.add(undo),
+      });
     } catch (error) {
       await privateRedis?.close();
       throw error;
@@ -102,6 +111,11 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
     let atLastAdmission = 0;
     let censusAtLastAdmission: CensusRow[] = [];
 
+    // The plan first, so the CPU figures below are the run's and not the making of a million user ids.
+    const plan = planRequests(options.demand, options.requests);
+    await identity.prepare(plan.map((request) => request.userId));
+    const generatorMemory = sampleGeneratorMemory();
+
     // CPU of every process of the run, from the first request to the last poll (issue 12's figures).
     const cpuMeter = cluster
       ? await startCpuMeter({
@@ -110,8 +124,6 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
           db: cluster.environment.db,
         })
       : null;
-    const plan = planRequests(options.demand, options.requests);
-    await identity.prepare(plan.map((request) => request.userId));
     log(`sending ${formatCount(plan.length)} requests over ${options.connections} connections to ${urls.length} API(s)`);
     // --sse: each ticket is followed over its stream from its 202 on, as a client would, while the load goes on.
     let finalCount = 0;
@@ -121,18 +133,22 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
       connections: options.connections,
       timeoutSeconds: options.requestTimeoutSeconds,
       identity,
+      ...(options.rate !== null && { overallRate: options.rate }),
+      ...(options.maxSeconds !== null && { maxSeconds: options.maxSeconds }),
       ...(follower && { onAnswer: (record: RecordedRequest) => follower.answered(record) }),
     });
     hooks.teardown.add(load.stop);
     const loadStarted = Date.now();
     let lastAnswered = 0;
     progress.phase(() => {
-      const { sent, answered } = load.progress();
+      const { sent, answered, cutOff } = load.progress();
       const rate = answered - lastAnswered;
       lastAnswered = answered;
-      return `burst: ${formatCount(sent)} / ${formatCount(plan.length)} sent, ${formatCount(answered)} answered (${formatCount(rate)}/s, ${((Date.now() - loadStarted) / 1000).toFixed(0)} s)`;
+      return `burst: ${formatCount(sent)} / ${formatCount(plan.length)} sent${cutOff ? ' (cut off by --max-seconds)' : ''}, ${formatCount(answered)} answered (${formatCount(rate)}/s, ${((Date.now() - loadStarted) / 1000).toFixed(0)} s)`;
     });
     const requests = await load.done;
+    const cutOff = load.progress().cutOff;
+    if (cutOff) log(`--max-seconds ${options.maxSeconds}: ${formatCount(requests.length)} of ${formatCount(plan.length)} planned requests sent; the rest dropped`);
     if (redis) {
       atLastAdmission = await usedMemory(redis);
       censusAtLastAdmission = await censusOf(redis, cluster!.environment.config.REDIS_PREFIX);
@@ -159,10 +175,18 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
     const { tickets, decidedAt } = followed;
     progress.stop();
 
-    const coupons = await readFacts(options, cluster, urls, codes);
-    const startedAt = requests.reduce((first, r) => Math.min(first, r.sentAt), Infinity);
-    const verdict = verifyRun({ fresh: cluster !== null, startedAt, requests, tickets, decidedAt, coupons });
     const cpuReport = cpuMeter ? await cpuMeter.stop() : null;
+    const coupons = await readFacts(options, cluster, urls, codes);
+    // A local cluster's wallets: every ticket that ended issued must have the wallet of its id (read in pages).
+    const walletsStarted = Date.now();
+    const walletIds = cluster ? await walletIdsFromPostgres(cluster.environment.db, codes) : undefined;
+    const walletsReadMs = Date.now() - walletsStarted;
+    const walletRate: WalletRate | null = cluster ? await walletRateFromPostgres(cluster.environment.db, codes) : null;
+    const startedAt = requests.reduce((first, r) => Math.min(first, r.sentAt), Infinity);
+    const verifyStarted = Date.now();
+    const verdict = verifyRun({ fresh: cluster !== null, startedAt, requests, tickets, decidedAt, coupons, ...(walletIds && { walletIds }) });
+    const verifyMs = Date.now() - verifyStarted;
+    const generator = generatorMemory.stop();
     const peak = sampler ? await sampler.stop() : null;
     let memory: MemoryReport | null = null;
     if (cluster && redis && baseline !== null && peak !== null) {
@@ -203,7 +227,13 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
         resubmitRate: options.resubmitRate,
         requests: options.requests,
         connections: options.connections,
+        rate: options.rate,
+        maxSeconds: options.maxSeconds,
+        ownCoupons: options.ownCoupons?.length ?? 0,
       },
+      sent: { planned: plan.length, sent: requests.length, cutOff },
+      wallets: walletRate && { ...walletRate, idsReadMs: walletsReadMs },
+      generator: { ...generator, verifyMs },
       target: cluster ? { kind: 'local', apis: options.apis, workers: options.workers, auth: options.auth } : { kind: 'url', urls },
       machine: machineInfo(),
       verdict,

@@ -30,6 +30,8 @@ export function planRequests(demand: readonly CouponDemand[], totalRequests: num
       Array.from({ length: users }, (): PlannedRequest => ({ userId: randomUUID(), couponCode: code, resubmission: false })),
     ),
   );
+  // Without resubmissions the shuffle is the order (a million users: no second array to sort).
+  if (totalRequests <= firsts.length) return firsts;
   // Fractional slots: first requests at 0, 1, 2, ...; a resubmission strictly after its user's slot.
   const slotted = firsts.map((request, slot) => ({ request, slot }));
   for (let n = firsts.length; n < totalRequests; n++) {
