@@ -15,7 +15,7 @@ describe('a local Redis Cluster (three primaries, a replica each)', () => {
       redisOptions: { maxRetriesPerRequest: 5 },
     });
     client.on('error', () => {});
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     client?.disconnect();
@@ -47,5 +47,5 @@ describe('a local Redis Cluster (three primaries, a replica each)', () => {
 
     const values = await Promise.all(keys.map((key) => client.get(key)));
     expect(values).toEqual(keys);
-  }, 60_000);
+  }, 120_000);
 });

@@ -45,7 +45,10 @@ export interface ClusterNodeRole {
 export interface RedisClusterOptions {
   primaries?: number;
   replicasPerPrimary?: number;
-  /** cluster-node-timeout: how long a silent primary takes to be failed over (default 1500 ms). */
+  /**
+   * cluster-node-timeout: how long a silent primary takes to be failed over (default 3000 ms: a
+   * node starved of CPU by a loaded machine must not be failed over by mistake).
+   */
   nodeTimeoutMs?: number;
   /** Passed to every node (appendfsync, extra args). */
   server?: RedisServerOptions;
@@ -87,8 +90,8 @@ async function clusterInfo(node: RedisServer): Promise<Record<string, string>> {
 export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisClusterTopology> {
   const primaries = options.primaries ?? 3;
   const replicasPerPrimary = options.replicasPerPrimary ?? 1;
-  const nodeTimeoutMs = options.nodeTimeoutMs ?? 1_500;
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const nodeTimeoutMs = options.nodeTimeoutMs ?? 3_000;
+  const timeoutMs = options.timeoutMs ?? 60_000;
   const nodes: RedisServer[] = [];
 
   const live = () => nodes.filter((node) => node.running);
