@@ -43,7 +43,16 @@ export function tenthOf(options: BurstOptions): BurstOptions {
   const users = Math.round(options.demand.reduce((sum, d) => sum + d.users, 0) / 10);
   const stock = Math.max(count, Math.round(options.ownCoupons.reduce((sum, c) => sum + c.limit, 0) / 10));
   const { coupons, demand } = ownCoupons(count, Math.max(count, users), stock);
-  return { ...options, ownCoupons: coupons, demand, requests: Math.max(Math.round(options.requests / 10), Math.max(count, users)), linearity: false, jsonFile: null };
+  return {
+    ...options,
+    ownCoupons: coupons,
+    demand,
+    requests: Math.max(Math.round(options.requests / 10), Math.max(count, users)),
+    // A tenth of the event lasts a tenth as long: its state is kept a tenth as long (the wait after it too).
+    retentionSeconds: options.retentionSeconds === null ? null : Math.max(1, Math.round(options.retentionSeconds / 10)),
+    linearity: false,
+    jsonFile: null,
+  };
 }
 
 function summary(report: BurstReport): LinearityRun {
