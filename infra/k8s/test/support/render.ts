@@ -37,7 +37,7 @@ if (SKIP_RENDERING) console.warn(`skipping the rendering tests: ${KUBECTL_MISSIN
  * `kubectl kustomize overlays/<overlay>`, or with components: an overlay of the overlay, as a user
  * would write one to add them. Skipped runs get no objects (their tests do not run).
  */
-export async function renderOverlay(overlay: Overlay, components: string[] = []): Promise<K8sObject[]> {
+export async function renderOverlay(overlay: Overlay | 'production-cluster', components: string[] = []): Promise<K8sObject[]> {
   if (KUBECTL_MISSING) {
     if (SKIP_RENDERING) return [];
     throw new Error(KUBECTL_MISSING);
