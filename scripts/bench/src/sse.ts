@@ -10,7 +10,7 @@ import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { startLocalCluster } from '@coupons/harness/cluster';
+import { serviceWarnings, startLocalCluster } from '@coupons/harness/cluster';
 import { percentile } from '@coupons/harness/verify';
 import { openUntouchedCoupon } from '@coupons/shared/testing';
 import type { BenchContext } from './bench-context.ts';
@@ -130,6 +130,7 @@ export async function ssePhase(ctx: BenchContext): Promise<SseMeasurements> {
     await cluster.addWorkers(1);
     const final = await nextMessage('final');
     await stopChild();
+    for (const { service, line } of serviceWarnings(cluster).slice(0, 5)) ctx.log(`sse: ${service} warned: ${line.slice(0, 200)}`);
     const sorted = [...final.latenciesMs].sort((a, b) => a - b);
     const lags = [...final.messageLagsMs].sort((a, b) => a - b);
     const opened = Math.max(1, open.streams);

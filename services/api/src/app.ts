@@ -67,7 +67,8 @@ function countRequests(metrics: ApiMetrics): RequestHandler {
     const stop = metrics.httpDuration.startTimer();
     res.on('finish', () => {
       const route = req.route ? `${req.baseUrl}${req.route.path}` : 'unmatched';
-      stop({ route });
+      // A ticket stream's duration is how long its ticket waited, not a latency (and a batch ends hundreds at once).
+      if (!res.locals.ticketStream) stop({ route });
       metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
     });
     next();

@@ -7,6 +7,9 @@ import { DecisionsSubscription, type OpenSubscriber } from './decisions-subscrip
 import { ThrottledRefresh } from './throttled-refresh.ts';
 import { POSITION_INTERVAL_MS, TicketStream } from './ticket-stream.ts';
 
+/** Position events written per event-loop turn by a line read. */
+const POSITION_WRITES_PER_TURN = 256;
+
 export interface TicketStreamHubOptions {
   lookup: TicketLookup;
   /** Opens the one subscriber connection (on the first stream). */
@@ -162,18 +165,25 @@ export class TicketStreamHub {
       if (error) throw error;
       ranks.set(ticketId, rank as number | null);
     });
-    const outOfLine = ticketIds.filter((ticketId) => ranks.get(ticketId) === null);
-    const reread = await Promise.all(outOfLine.map((ticketId) => lookupTicket(this.options.lookup, ticketId)));
+    // Streams whose final event a batch message brought while the ranks were read need nothing more.
+    const stillQueued = new Set(streams.filter((stream) => stream.isQueued).map((stream) => stream.ticketId));
+    const outOfLine = ticketIds.filter((ticketId) => ranks.get(ticketId) === null && stillQueued.has(ticketId));
+    const reread = new Map(await Promise.all(outOfLine.map(async (ticketId) => [ticketId, await lookupTicket(this.options.lookup, ticketId)] as const)));
     const now = Date.now();
     let heldBack = false;
-    for (const stream of streams) {
-      const rank = ranks.get(stream.ticketId);
-      if (rank !== null && rank !== undefined) {
-        if (!stream.position(rank, now)) heldBack = true;
-        continue;
+    for (let start = 0; start < streams.length; start += POSITION_WRITES_PER_TURN) {
+      // Thousands of position events: let the event loop in between, so a batch's final events
+      // (the ones whose latency counts) are not queued behind them.
+      if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+      for (const stream of streams.slice(start, start + POSITION_WRITES_PER_TURN)) {
+        const rank = ranks.get(stream.ticketId);
+        if (rank !== null && rank !== undefined) {
+          if (!stream.position(rank, now)) heldBack = true;
+          continue;
+        }
+        const ticket = reread.get(stream.ticketId);
+        if (ticket) stream.reread(ticket);
       }
-      const ticket = reread[outOfLine.indexOf(stream.ticketId)];
-      if (ticket) stream.reread(ticket);
     }
     // A position held back (its stream sent an event less than a second ago) goes out on the next read.
     if (heldBack) this.refresh.request(coupon);

@@ -78,6 +78,8 @@ export class TicketStream {
     if (this.ended) return;
     this.couponCode = ticket.couponCode;
     const first = this.earlyDecision && !isFinal(ticket) ? decidedTicket(ticket, this.earlyDecision) : ticket;
+    // The request-duration histogram skips streams (app.ts): their duration is the ticket's wait.
+    this.res.locals.ticketStream = true;
     this.res.status(200);
     this.res.set({
       'Content-Type': 'text/event-stream; charset=utf-8',
