@@ -366,6 +366,31 @@ describe('components/redis-cluster scripts, against six local cluster-mode redis
     // And the init Job still sees a formed cluster after the switch.
     expect((await runScript('init.sh', [], { REDIS_CLUSTER_NODES: nodesEnv(), WAIT_SECONDS: '2' })).stdout).toContain('nothing to create');
   }, 60_000);
+
+  it('init.sh checks that no replica runs on its primary’s Kubernetes node, and names the pair when one does', async () => {
+    const roles = await topology(nodes);
+    // Redis 7.0 here has no cluster-announce-human-nodename (7.2): the check is told to read another
+    // free-text setting, which each node sets to the name of "its Kubernetes node".
+    const setNodeName = (port: number, name: string) => ask(nodes.find((node) => node.port === port)!, (redis) => redis.config('SET', 'cluster-announce-hostname', name));
+    const check = () => runScript('init.sh', [], { REDIS_CLUSTER_NODES: nodesEnv(), WAIT_SECONDS: '2', NODE_NAME_SETTING: 'cluster-announce-hostname' });
+    try {
+      expect((await runScript('init.sh', [], { REDIS_CLUSTER_NODES: nodesEnv(), WAIT_SECONDS: '2' })).stdout).toContain('placement: not checked');
+      for (const [i, entry] of roles.entries()) await setNodeName(entry.port, `k8s-node-${i}`);
+      const spread = await check();
+      expect(spread.code).toBe(0);
+      expect(spread.stdout).toContain('placement: every replica runs on another Kubernetes node than its primary');
+      const replica = roles.find((entry) => entry.role === 'slave')!;
+      const primary = roles.find((entry) => entry.id === replica.master)!;
+      await setNodeName(replica.port, `k8s-node-${roles.indexOf(primary)}`);
+      const shared = await check();
+      expect(shared.code).toBe(1);
+      expect(shared.stderr).toContain(`127.0.0.1:${replica.port} replicates 127.0.0.1:${primary.port} (${primary.id}) on the same Kubernetes node k8s-node-${roles.indexOf(primary)}`);
+      expect(shared.stderr).toContain('cluster replicate');
+      expect(await topology(nodes)).toEqual(roles);
+    } finally {
+      for (const entry of roles) await setNodeName(entry.port, '');
+    }
+  }, 60_000);
 });
 
 describe('components/redis-cluster refresh-node-addresses.sh', () => {
