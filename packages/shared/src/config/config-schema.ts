@@ -119,8 +119,20 @@ export const configFields = z.object({
   /** Every open stream's ticket is re-read this often (one pipelined read per coupon), in case a decision's message was lost. */
   SSE_RESYNC_MS: ms(1_000).default(5_000),
 
-  /** BullMQ jobs one worker process holds at once (most of them only wait for their coupon's batch). */
+  /** BullMQ jobs one worker process holds at once per queue shard it consumes (most of them only wait for their coupon's batch). */
   WORKER_CONCURRENCY: int(1).default(64),
+  /**
+   * The issue queue's shards (issue 14; packages/shared/src/queue/): N BullMQ queues, each in its
+   * own Redis Cluster slot; a coupon's jobs go to FNV-1a(code) mod N. Every API and worker must use
+   * the same N (a worker refuses to start when the APIs recorded another). 1: the single queue of before.
+   */
+  QUEUE_SHARDS: int(1).max(256).default(1),
+  /** The shards this worker consumes, e.g. `0,2`; unset: every shard. Each must be below QUEUE_SHARDS; together the workers must cover them all. */
+  WORKER_QUEUE_SHARDS: z
+    .string()
+    .regex(/^\d{1,3}(,\d{1,3})*$/, 'expected shard numbers separated by commas, e.g. 0,2')
+    .transform((list) => [...new Set(list.split(',').map(Number))].sort((a, b) => a - b))
+    .optional(),
   /** Tickets decided in one Postgres transaction. */
   BATCH_SIZE: int(1).max(10_000).default(500),
   /** Coupon lock lease; renewed every third of it while held. Must exceed the longest batch. */
@@ -149,6 +161,17 @@ export const configFields = z.object({
   REDIS_SENTINELS: z
     .string()
     .regex(SENTINELS_FORM, 'expected host:port[,host:port…], e.g. redis-sentinel-0:26379,redis-sentinel-1:26379')
+    .transform(parseSentinels)
+    .optional(),
+  /**
+   * Redis Cluster (issue 14): some of the cluster's nodes, `host:port,host:port,…` (the client
+   * learns the rest from them). Takes the place of REDIS_URL's host and port; REDIS_URL then gives
+   * only the user, the password and TLS (`rediss:`); its database index must be 0 (a cluster has
+   * one database). Exclusive with REDIS_SENTINELS.
+   */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(SENTINELS_FORM, 'expected host:port[,host:port…], e.g. redis-cluster-0.redis-cluster:6379,redis-cluster-1.redis-cluster:6379')
     .transform(parseSentinels)
     .optional(),
   /** The primary's name in the sentinels' configuration (`sentinel monitor <name> …`); used only with REDIS_SENTINELS. */
@@ -198,6 +221,16 @@ export const configSchema = configFields
       ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: `must be at most HTTP_REQUEST_TIMEOUT_MS (${config.HTTP_REQUEST_TIMEOUT_MS})` });
     }
     checkIdentity(config, ctx);
+    const outOfRange = config.WORKER_QUEUE_SHARDS?.find((shard) => shard >= config.QUEUE_SHARDS);
+    if (outOfRange !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['WORKER_QUEUE_SHARDS'], message: `shard ${outOfRange} does not exist: QUEUE_SHARDS is ${config.QUEUE_SHARDS} (shards 0..${config.QUEUE_SHARDS - 1})` });
+    }
+    if (config.REDIS_CLUSTER_NODES && config.REDIS_SENTINELS) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER_NODES'], message: 'set REDIS_CLUSTER_NODES (Redis Cluster) or REDIS_SENTINELS (one primary through Sentinel), not both' });
+    }
+    if (config.REDIS_CLUSTER_NODES && !/^\/?0?$/.test(new URL(config.REDIS_URL).pathname)) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: `a Redis Cluster has only database 0: drop the /${new URL(config.REDIS_URL).pathname.slice(1)} from REDIS_URL (REDIS_PREFIX isolates a run)` });
+    }
     // A batch statement must never outlive the lease that protects it.
     if (config.DB_STATEMENT_TIMEOUT_MS !== undefined && config.DB_STATEMENT_TIMEOUT_MS >= config.LOCK_LEASE_MS) {
       ctx.addIssue({ code: 'custom', path: ['DB_STATEMENT_TIMEOUT_MS'], message: `must be shorter than LOCK_LEASE_MS (${config.LOCK_LEASE_MS})` });

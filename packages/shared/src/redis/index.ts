@@ -1,4 +1,4 @@
-export { couponKeys, ticketKey, queuePrefix, ISSUE_QUEUE_NAME, type CouponKeys } from './keys.ts';
+export { couponKeys, ticketKey, queuePrefix, queuePrefixes, queueWaitListKey, queueShardsKey, ISSUE_QUEUE_NAME, type CouponKeys } from './keys.ts';
 export { registerCommands, type CouponCommands, type CouponRedis } from './commands.ts';
 export { readTicket, type StoredTicket } from './read-ticket.ts';
 export { couponScripts, type CouponScripts, type AdmitRequest, type BatchResolution, type WalletTicket } from './coupon-scripts.ts';
@@ -8,3 +8,4 @@ export { couponChangesChannel, publishCouponChange, CouponChangeSubscription, ty
 export { REDIS_NOT_NOW_CODES, redisRefusal, isRedisConnectionError, isRedisUnavailable, type RedisNotNowCode } from './redis-refusal.ts';
 export { parseRedisInfo } from './info.ts';
 export { ticketEventsChannel, encodeDecidedBatch, decodeDecidedBatch, type DecidedBatch, type DecidedTicket } from './ticket-events.ts';
+export { isCluster, forEachPrimary, keySlot, primaryForKey, type RedisClient } from './client.ts';
