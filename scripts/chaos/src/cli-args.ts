@@ -31,10 +31,14 @@ non-zero on any violation (losses inherent to a flushed Redis, scenario 6b, are 
   9  Sentinel failover (primary, 2 replicas, 3 sentinels): the primary SIGKILLed mid-burst, with
      ADMISSION_DURABILITY async (9-async: lost admissions counted) and replica (9-replica: none may be lost)
  10  Redis at maxmemory (noeviction) for a few seconds mid-burst: 503 never 500, then the event completes
+ 11  Redis Cluster failover (six nodes: 3 primaries + a replica each; REDIS_CLUSTER_NODES): the primary of
+     a coupon SIGKILLed mid-burst, its replica promoted; 11-async (lost admissions counted) and
+     11-replica (ADMISSION_DURABILITY=replica: none may be lost)
 
 Flags
   --only S[,S...]        run these scenarios: a number above (all its variants) or an id
-                         (3-sigterm, 3-sigkill, 4-fast, 4-immediate, 6a, 6b, 9-async, 9-replica);
+                         (3-sigterm, 3-sigkill, 4-fast, 4-immediate, 6a, 6b, 9-async, 9-replica,
+                         11-async, 11-replica);
                          default all
   --quick                a short pass (about two minutes): small demand, and only 2, 3-sigkill,
                          4-immediate, 6b, 7, 8 and 10 (the worker tests cover 1, 5 and 6a's faults,

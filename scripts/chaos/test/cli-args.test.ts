@@ -14,7 +14,7 @@ const chosen = (...argv: string[]) => {
 
 describe('pnpm chaos flags', () => {
   it('runs every scenario and variant by default; --quick, one of each fault the worker tests do not cover', () => {
-    expect(chosen()).toEqual(['0', '1', '2', '3-sigterm', '3-sigkill', '4-fast', '4-immediate', '5', '6a', '6b', '7', '8', '9-async', '9-replica', '10']);
+    expect(chosen()).toEqual(['0', '1', '2', '3-sigterm', '3-sigkill', '4-fast', '4-immediate', '5', '6a', '6b', '7', '8', '9-async', '9-replica', '10', '11-async', '11-replica']);
     expect(chosen('--quick')).toEqual(['2', '3-sigkill', '4-immediate', '6b', '7', '8', '10']);
   });
 
@@ -26,6 +26,8 @@ describe('pnpm chaos flags', () => {
     expect(chosen('--quick', '--only', '3-sigterm')).toEqual(['3-sigterm']);
     expect(chosen('--quick', '--only', '9')).toEqual(['9-async', '9-replica']);
     expect(chosen('--only', '10,1')).toEqual(['1', '10']);
+    expect(chosen('--only', '11')).toEqual(['11-async', '11-replica']);
+    expect(chosen('--only', '11-async')).toEqual(['11-async']);
   });
 
   it('takes the AOF fsync policy and a JSON file', () => {
@@ -35,7 +37,7 @@ describe('pnpm chaos flags', () => {
   });
 
   it.each([
-    [['--only', '11'], /--only takes scenario numbers or ids/],
+    [['--only', '12'], /--only takes scenario numbers or ids/],
     [['--only', '6c'], /not "6c"/],
     [['--appendfsync', 'no'], /everysec or always/],
     [['--json', ''], /--json needs a file name/],

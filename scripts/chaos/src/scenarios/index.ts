@@ -1,6 +1,7 @@
 // Every scenario, in the order a run takes them.
 import type { Scenario } from '../scenario.ts';
 import { allWorkersKilled } from './all-workers-killed.ts';
+import { clusterFailoverAsync, clusterFailoverDurable } from './cluster-failover.ts';
 import { aofCost } from './aof-cost.ts';
 import { fastPathKeysDeleted, redisFlushed } from './fast-path-loss.ts';
 import { maxMemory } from './max-memory.ts';
@@ -28,4 +29,6 @@ export const SCENARIOS: readonly Scenario[] = [
   sentinelFailoverAsync,
   sentinelFailoverDurable,
   maxMemory,
+  clusterFailoverAsync,
+  clusterFailoverDurable,
 ];
