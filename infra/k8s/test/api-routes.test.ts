@@ -4,12 +4,11 @@
 // rather than written down twice.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type ApiApp } from '@coupons/api/app';
 import { loadConfig } from '@coupons/shared/config';
-import { ISSUE_QUEUE_NAME, queuePrefix } from '@coupons/shared/redis';
+import { openIssueQueues, type IssueQueues } from '@coupons/shared/queue';
 import { createLogger } from '@coupons/shared/runtime';
 import { createTestEnvironment, type TestEnvironment } from '@coupons/shared/testing';
 import { OVERLAYS, containerEnvironment, containerOf, find } from './support/manifests.ts';
@@ -52,7 +51,7 @@ const rendered = await renderOverlays();
 describe.skipIf(SKIP_RENDERING)('the API behind the manifests', () => {
   let environment: TestEnvironment;
   let queueConnection: Redis;
-  let queue: Queue;
+  let queues: IssueQueues;
   let api: ApiApp;
   let server: Server;
   let opsServer: Server;
@@ -61,10 +60,10 @@ describe.skipIf(SKIP_RENDERING)('the API behind the manifests', () => {
   beforeAll(async () => {
     environment = await createTestEnvironment();
     queueConnection = environment.redis.duplicate();
-    queue = new Queue(ISSUE_QUEUE_NAME, { connection: queueConnection, prefix: queuePrefix(environment.config.REDIS_PREFIX) });
+    queues = openIssueQueues(queueConnection, environment.config.REDIS_PREFIX, environment.config.QUEUE_SHARDS);
     const log = createLogger('k8s-test');
     log.level = 'warn';
-    api = await createApp({ config: environment.config, log, redis: environment.redis, queue, db: environment.db });
+    api = await createApp({ config: environment.config, log, redis: environment.redis, queues, db: environment.db });
     server = api.app.listen(0, '127.0.0.1');
     opsServer = api.ops.listen(0, '127.0.0.1');
     await Promise.all([server, opsServer].map((listener) => new Promise<void>((resolve) => listener.once('listening', () => resolve()))));
@@ -74,7 +73,7 @@ describe.skipIf(SKIP_RENDERING)('the API behind the manifests', () => {
   afterAll(async () => {
     for (const listener of [server, opsServer]) await new Promise<void>((resolve) => (listener ? listener.close(() => resolve()) : resolve()));
     api?.catalog.stop();
-    await queue?.close();
+    await queues?.close();
     queueConnection?.disconnect();
     await environment?.cleanup();
   });

@@ -1,12 +1,11 @@
 import { once } from 'node:events';
 import express, { type Express, type RequestHandler } from 'express';
-import type { Queue } from 'bullmq';
 import type { Kysely } from 'kysely';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '@coupons/shared/config';
 import type { Database } from '@coupons/shared/db';
-import type { CouponJobData } from '@coupons/shared/queue';
+import type { IssueQueues } from '@coupons/shared/queue';
 import { couponScripts, publishCouponChange, type CouponRedis } from '@coupons/shared/redis';
 import { adminRouter } from './admin/admin-router.ts';
 import { AdminTokens } from './admin/admin-tokens.ts';
@@ -22,7 +21,7 @@ import { createDashboard, type Dashboard } from './dashboard/create-dashboard.ts
 import { apiExpress } from './http/api-router.ts';
 import { privateResponse } from './http/response-headers.ts';
 import { createApiMetrics, type ApiMetrics } from './metrics/metrics.ts';
-import { readQueueDepths } from './metrics/queue-depth.ts';
+import { readQueueDepths, readShardDepths } from './metrics/queue-depth.ts';
 import { couponsRouter } from './routes/coupons.ts';
 import { docsRouter } from './routes/docs.ts';
 import { healthRouter, type Readiness } from './routes/health.ts';
@@ -37,7 +36,8 @@ export interface AppDeps {
   config: Config;
   log: Logger;
   redis: CouponRedis;
-  queue: Queue<CouponJobData>;
+  /** The issue queue's shards (QUEUE_SHARDS): a coupon's jobs go to its shard. */
+  queues: IssueQueues;
   db: Kysely<Database>;
   /** ADMISSION_DURABILITY=replica: the replication confirmer (admission/replica-ack.ts). */
   replicaAck?: ReplicaAck;
@@ -90,7 +90,7 @@ async function duplicateSubscriber(redis: Redis, connectionName: string): Promis
 
 /** Builds the API (no listening): dependencies come in, so tests build it against throwaway databases. */
 export async function createApp(deps: AppDeps): Promise<ApiApp> {
-  const { config, log, redis, queue, db, replicaAck } = deps;
+  const { config, log, redis, queues, db, replicaAck } = deps;
   const catalog = new CouponCatalog(db, log);
   await catalog.start();
   // Coupons created or changed at run time (admin API) reach this replica within a second.
@@ -99,7 +99,11 @@ export async function createApp(deps: AppDeps): Promise<ApiApp> {
   // admissions re-read Postgres's high-water marks before trusting it (see CouponCatalog).
   for (const event of ['close', 'ready'] as const) redis.on(event, () => catalog.distrustFloors());
   let ticketStreams: TicketStreamHub | undefined;
-  const metrics = createApiMetrics(() => readQueueDepths(redis, config.REDIS_PREFIX, catalog.codes()), () => ticketStreams?.openStreams ?? 0);
+  const metrics = createApiMetrics(
+    () => readQueueDepths(redis, config.REDIS_PREFIX, catalog.codes()),
+    () => ticketStreams?.openStreams ?? 0,
+    () => readShardDepths(queues),
+  );
   const readiness: Readiness = { accepting: true };
 
   // One spelling per route, nosniff on every answer (http/api-router.ts).
@@ -117,8 +121,8 @@ export async function createApp(deps: AppDeps): Promise<ApiApp> {
   app.use(installIdentity(createIdentify(config, log)));
   // The hot paths of a burst first: express tries routers in order.
   const scripts = couponScripts(redis, config.REDIS_PREFIX);
-  const enqueuer = new IssueEnqueuer(queue, scripts, { maxBatch: config.ENQUEUE_MAX_BATCH, windowMs: config.ENQUEUE_WINDOW_MS });
-  app.use(issueRequestsRouter({ config, scripts, db, catalog, metrics, heals: new HealRequests(queue), replicaAck, enqueuer }));
+  const enqueuer = new IssueEnqueuer(queues, scripts, { maxBatch: config.ENQUEUE_MAX_BATCH, windowMs: config.ENQUEUE_WINDOW_MS });
+  app.use(issueRequestsRouter({ config, scripts, db, catalog, metrics, heals: new HealRequests(queues), replicaAck, enqueuer }));
   const lookup: TicketLookup = { redis, db, prefix: config.REDIS_PREFIX, catalog };
   ticketStreams = new TicketStreamHub({
     lookup,

@@ -5,7 +5,7 @@ import { loadConfig } from '@coupons/shared/config';
 import { createDb } from '@coupons/shared/db';
 import { registerCommands } from '@coupons/shared/redis';
 import { checkPostgres, connectRedis, onShutdownSignal, redisTarget, runMain } from '@coupons/shared/runtime';
-import { openIssueQueue } from '@coupons/shared/queue';
+import { openIssueQueues, recordQueueShards } from '@coupons/shared/queue';
 import { createApp } from './app.ts';
 import { listen, listenOps } from './http/server-limits.ts';
 import { API_DB_POOL_SIZE, API_READINESS_DB_POOL_SIZE } from './pool-sizes.ts';
@@ -44,14 +44,16 @@ await runMain('api', async (log) => {
     redis: await connectRedis(target, apiRedisOptions()),
   };
   probes.redis.on('error', (err) => log.warn({ err: err.message }, 'redis (readiness) connection error'));
-  const queue = openIssueQueue(queueConnection, config.REDIS_PREFIX);
-  queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
+  // The issue queue's shards (QUEUE_SHARDS), on one connection; the count is recorded for the workers to check.
+  const queues = openIssueQueues(queueConnection, config.REDIS_PREFIX, config.QUEUE_SHARDS);
+  for (const queue of queues.all) queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
+  await recordQueueShards(redis, config.REDIS_PREFIX, config.QUEUE_SHARDS);
 
   // The ticket streams' one subscriber connection, opened by the first stream (sse/decisions-subscription.ts).
   const openTicketEventsSubscriber = () => connectRedis(target, subscriberOptions(`${config.REDIS_PREFIX}:ticket-events`));
   // The admin API's change announcements (coupons created or changed at run time): one subscriber connection.
   const openCouponChangesSubscriber = () => connectRedis(target, subscriberOptions(`${config.REDIS_PREFIX}:coupon-changes`));
-  const { app, ops, readiness, catalog, metrics, ticketStreams, dashboard } = await createApp({ config, log, redis, queue, db, replicaAck, probes, openTicketEventsSubscriber, openCouponChangesSubscriber });
+  const { app, ops, readiness, catalog, metrics, ticketStreams, dashboard } = await createApp({ config, log, redis, queues, db, replicaAck, probes, openTicketEventsSubscriber, openCouponChangesSubscriber });
   // The operations port first: the start-up record below names both ports (the harness reads it).
   const opsListener = await listenOps(ops, config);
   const { server, port } = await listen(app, config, { onRefused: (reason) => metrics.connectionsRefused.inc({ reason }) });
@@ -83,7 +85,7 @@ await runMain('api', async (log) => {
     catalog.stop();
     // Withdraws this replica's snapshot, so the dashboards stop counting it at once.
     await dashboard?.stop();
-    await queue.close();
+    await queues.close();
     replicaAck?.close();
     await Promise.allSettled([redis.quit(), queueConnection.quit(), probes.redis.quit(), ...(ackConnection ? [ackConnection.quit()] : [])]);
     await Promise.all([db.destroy(), probes.db.destroy()]);

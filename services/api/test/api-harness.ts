@@ -1,10 +1,10 @@
 import { once } from 'node:events';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { createLogger } from '@coupons/shared/runtime';
 import { registerCommands, type CouponRedis } from '@coupons/shared/redis';
-import { openIssueQueue, type CouponJobData } from '@coupons/shared/queue';
+import { openIssueQueues, recordQueueShards, type CouponJobData, type IssueQueues } from '@coupons/shared/queue';
 import { createDb, type Database } from '@coupons/shared/db';
 import { createTestEnvironment, openUntouchedCoupon, type TestEnvironment } from '@coupons/shared/testing';
 import { loadConfig } from '@coupons/shared/config';
@@ -20,7 +20,10 @@ export interface TestApi {
   opsUrl: string;
   env: TestEnvironment;
   api: ApiApp;
+  /** Shard 0 of the issue queue: the only one with QUEUE_SHARDS=1 (the default). */
   queue: Queue<CouponJobData>;
+  /** Every shard (QUEUE_SHARDS). */
+  queues: IssueQueues;
   /** The API's own connections (the environment's `env.redis` and `env.db` are separate). */
   redis: CouponRedis;
   queueConnection: Redis;
@@ -59,8 +62,9 @@ export async function startTestApi(overrides: Record<string, string> = {}, optio
   // Outage tests make these clients fail on purpose; main.ts logs the same events.
   for (const client of [redis, queueConnection]) client.on('error', () => {});
   await Promise.all([once(redis, 'ready'), once(queueConnection, 'ready')]);
-  const queue = openIssueQueue(queueConnection, config.REDIS_PREFIX);
-  queue.on('error', () => {});
+  const queues = openIssueQueues(queueConnection, config.REDIS_PREFIX, config.QUEUE_SHARDS);
+  for (const queue of queues.all) queue.on('error', () => {});
+  await recordQueueShards(redis, config.REDIS_PREFIX, config.QUEUE_SHARDS);
   const ownDb = options.postgresPort !== undefined;
   const db = ownDb ? createDb(withPort(config.DATABASE_URL, options.postgresPort), { applicationName: 'coupons-api-test' }) : env.db;
   // Readiness's own connections, as main.ts gives it.
@@ -70,7 +74,7 @@ export async function startTestApi(overrides: Record<string, string> = {}, optio
   };
   probes.redis.on('error', () => {});
   await once(probes.redis, 'ready');
-  const api = await createApp({ config, log, redis, queue, db, probes });
+  const api = await createApp({ config, log, redis, queues, db, probes });
   const { server, port } = await listen(api.app, config, { port: 0, onRefused: (reason) => api.metrics.connectionsRefused.inc({ reason }) });
   const ops = await listenOps(api.ops, config, { port: 0 });
   return {
@@ -78,7 +82,8 @@ export async function startTestApi(overrides: Record<string, string> = {}, optio
     opsUrl: `http://127.0.0.1:${ops.port}`,
     env,
     api,
-    queue,
+    queue: queues.all[0]!,
+    queues,
     redis,
     queueConnection,
     db,
@@ -88,7 +93,7 @@ export async function startTestApi(overrides: Record<string, string> = {}, optio
         listener.closeAllConnections();
         await new Promise((resolve) => listener.close(resolve));
       }
-      await queue.close();
+      await queues.close();
       redis.disconnect();
       queueConnection.disconnect();
       probes.redis.disconnect();

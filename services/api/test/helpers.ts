@@ -92,10 +92,10 @@ export function expectRetryLater(res: Reply, code: ProblemCodeWith<503>): void {
   expect(res.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
 }
 
-/** Every job in the queue, whatever its state. */
+/** Every job in the queue (every shard), whatever its state. */
 export async function countJobs(t: TestApi): Promise<number> {
-  const counts = await t.queue.getJobCounts();
-  return Object.values(counts).reduce((sum, n) => sum + n, 0);
+  const counts = await Promise.all(t.queues.all.map((queue) => queue.getJobCounts()));
+  return counts.flatMap((count) => Object.values(count)).reduce((sum, n) => sum + n, 0);
 }
 
 export interface CouponWindow {

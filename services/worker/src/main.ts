@@ -32,7 +32,7 @@ await runMain('worker', async (log) => {
     // Coupons created or changed at run time: one subscriber connection, through the one factory (Sentinel-aware).
     openCouponChangesSubscriber: () => connectRedis(target, { ...SUBSCRIBER_OPTIONS, connectionName: `${config.REDIS_PREFIX}:coupon-changes` }),
   });
-  log.info({ concurrency: config.WORKER_CONCURRENCY, batchSize: config.BATCH_SIZE, leaseMs: config.LOCK_LEASE_MS }, 'worker started');
+  log.info({ concurrency: config.WORKER_CONCURRENCY, queueShards: config.QUEUE_SHARDS, consumedShards: issueWorker.workers.length, batchSize: config.BATCH_SIZE, leaseMs: config.LOCK_LEASE_MS }, 'worker started');
 
   onShutdownSignal(log, config.SHUTDOWN_TIMEOUT_MS, async () => {
     await issueWorker.close();

@@ -1,19 +1,21 @@
 import { once } from 'node:events';
-import { Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { listCoupons } from '@coupons/shared/db';
-import { openIssueQueue, type CouponJobData } from '@coupons/shared/queue';
-import { couponKeys, ISSUE_QUEUE_NAME, queuePrefix } from '@coupons/shared/redis';
+import { checkQueueShards, openIssueQueues, type CouponJobData } from '@coupons/shared/queue';
+import { couponKeys } from '@coupons/shared/redis';
 import { DrainCoalescer } from './drain/drain-coalescer.ts';
 import { followCouponChanges } from './fast-path/follow-coupon-changes.ts';
 import { healIfBehind, isRetired } from './fast-path/heal-from-postgres.ts';
 import { withCouponLock } from './lock/coupon-lock.ts';
 import { issueJobProcessor } from './queue/issue-job-processor.ts';
 import { Reconciler } from './queue/reconciler.ts';
+import { startShardWorkers } from './queue/shard-workers.ts';
 import { scriptsOf, type WorkerDeps } from './worker-deps.ts';
 
 export interface IssueWorker {
-  worker: Worker<CouponJobData>;
+  /** One BullMQ Worker per queue shard this replica consumes (WORKER_QUEUE_SHARDS, default all), in shard order. */
+  workers: Worker<CouponJobData>[];
   reconciler: Reconciler;
   /** Graceful stop: current batches finish, undecided jobs go back to the queue. */
   close(): Promise<void>;
@@ -44,28 +46,19 @@ export async function healAllCoupons(deps: WorkerDeps): Promise<void> {
 }
 
 /**
- * Starts one worker replica's BullMQ worker and reconciler. `bullConnection` must have
- * `maxRetriesPerRequest: null` (BullMQ's blocking commands need it).
+ * Starts one worker replica's BullMQ workers (one per queue shard it consumes: queue/shard-workers.ts)
+ * and reconciler. `bullConnection` must have `maxRetriesPerRequest: null` (BullMQ's blocking
+ * commands need it). Refuses to start (one line) when the APIs enqueue with another QUEUE_SHARDS.
  */
 export async function startIssueWorker(deps: WorkerDeps, bullConnection: Redis, options: IssueWorkerOptions = {}): Promise<IssueWorker> {
   const { config, log } = deps;
+  await checkQueueShards(deps.redis, config.REDIS_PREFIX, config.QUEUE_SHARDS);
   await healAllCoupons(deps);
   const drains = new DrainCoalescer(deps);
-  const prefix = queuePrefix(config.REDIS_PREFIX);
-  const queue = openIssueQueue(bullConnection, config.REDIS_PREFIX);
-  const worker = new Worker<CouponJobData>(ISSUE_QUEUE_NAME, issueJobProcessor(deps, drains), {
-    connection: bullConnection,
-    prefix,
-    concurrency: config.WORKER_CONCURRENCY,
-    // A killed worker's jobs return to the queue after their lock expires; short, since the
-    // decisions themselves never depend on which job runs.
-    lockDuration: Math.max(config.STALLED_INTERVAL_MS * 2, 5_000),
-    stalledInterval: config.STALLED_INTERVAL_MS,
-    maxStalledCount: 10,
-  });
-  worker.on('error', (error) => log.warn({ err: error.message }, 'worker error'));
-  worker.on('failed', (job, error) => log.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: error.message }, 'job failed'));
-  const reconciler = new Reconciler(deps, queue);
+  // Every shard, whichever this worker consumes: its reconciler re-enqueues any coupon's stranded tickets into that coupon's shard.
+  const queues = openIssueQueues(bullConnection, config.REDIS_PREFIX, config.QUEUE_SHARDS);
+  const workers = startShardWorkers(config, log, bullConnection, issueJobProcessor(deps, drains));
+  const reconciler = new Reconciler(deps, queues);
   reconciler.start();
   void reconciler.runOnce();
   // A reconnect is when Redis may come back older (restarted from its AOF or snapshot, or a
@@ -77,15 +70,16 @@ export async function startIssueWorker(deps: WorkerDeps, bullConnection: Redis, 
   const couponChanges = await followCouponChanges(deps, await openSubscriber(), () => void reconciler.runOnce());
 
   return {
-    worker,
+    workers,
     reconciler,
     async close() {
       drains.stop();
       couponChanges.stop();
       deps.redis.off('ready', onReconnect);
       await reconciler.stop();
-      await worker.close();
-      await queue.close();
+      // Every shard's current batches finish and its undecided jobs go back to its wait list.
+      await Promise.all(workers.map((worker) => worker.close()));
+      await queues.close();
     },
   };
 }

@@ -143,6 +143,11 @@ export const configFields = z.object({
   RECONCILE_INTERVAL_MS: ms(100).default(5_000),
   /** A ticket younger than this is not reconciled (its API may still be enqueueing it). */
   RECONCILE_GRACE_MS: ms(0).default(5_000),
+  /**
+   * A coupon's oldest pending ticket older than this gets a job in its coupon's queue shard, in case
+   * its job sits in a shard nobody reads any more (QUEUE_SHARDS changed while jobs waited).
+   */
+  RECONCILE_STUCK_MS: ms(1_000).default(60_000),
   /** BullMQ stalled-job check: how soon a dead worker's jobs are handed out again. */
   STALLED_INTERVAL_MS: ms(500).default(5_000),
   /**

@@ -46,9 +46,32 @@ export function ticketKey(prefix: string, couponCode: string, ticketId: string):
   return `${couponKeys(prefix, couponCode).ticketPrefix}${ticketId}`;
 }
 
-/** BullMQ's key prefix. The hash tag keeps the whole queue in one Redis Cluster slot, as BullMQ requires. */
-export function queuePrefix(prefix: string): string {
-  return `{${prefix}-queue}`;
+/**
+ * BullMQ's key prefix of one shard of the issue queue (packages/shared/src/queue/queue-shard.ts).
+ * The hash tag is the whole prefix, so each shard is one Redis Cluster slot, as BullMQ requires,
+ * and different shards hash to different slots (spread over the primaries).
+ *
+ * With one shard (QUEUE_SHARDS=1, the default) the queue keeps the name it had before sharding,
+ * `{<prefix>-queue}`: an upgrade that keeps one shard changes no key (no job stranded in a queue
+ * nobody reads, the KEDA trigger's list unchanged). With N > 1 the shards are `{<prefix>-queue-<n>}`.
+ */
+export function queuePrefix(prefix: string, shard = 0, shards = 1): string {
+  return shards === 1 ? `{${prefix}-queue}` : `{${prefix}-queue-${shard}}`;
+}
+
+/** Every shard's prefix, shard 0 first. */
+export function queuePrefixes(prefix: string, shards: number): string[] {
+  return Array.from({ length: shards }, (_, shard) => queuePrefix(prefix, shard, shards));
+}
+
+/** BullMQ's list of a shard's jobs no worker has taken yet: what KEDA scales the workers on. */
+export function queueWaitListKey(prefix: string, shard = 0, shards = 1): string {
+  return `${queuePrefix(prefix, shard, shards)}:${ISSUE_QUEUE_NAME}:wait`;
+}
+
+/** string: the QUEUE_SHARDS the APIs enqueue with (written by each API at start, checked by each worker at start). */
+export function queueShardsKey(prefix: string): string {
+  return `${prefix}:queue-shards`;
 }
 
 /** The one queue every issue request goes through. */

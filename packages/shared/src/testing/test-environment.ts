@@ -53,7 +53,8 @@ export async function createTestEnvironment(overrides: Record<string, string> = 
       const current = environment.redis;
       if (deleting) {
         await deleteKeys(current, `${config.REDIS_PREFIX}:*`);
-        await deleteKeys(current, `${queuePrefix(config.REDIS_PREFIX)}:*`);
+        // Every queue shard: `{prefix-queue}` (one shard) and `{prefix-queue-<n>}` (QUEUE_SHARDS > 1).
+        await deleteKeys(current, `${queuePrefix(config.REDIS_PREFIX).slice(0, -1)}*`);
       }
       current.disconnect();
       await db.destroy();

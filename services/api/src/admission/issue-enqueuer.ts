@@ -5,9 +5,9 @@
 // the previous one exists. At low load a batch is one ticket (no added latency); in a burst,
 // batches grow to whatever arrived during one add (up to maxBatch). Every request's 202 still
 // waits until the job carrying its ticket exists; if the add fails, every request of the batch
-// gets the failure (a 503), and their tickets stay admitted for the reconciler.
-import type { Queue } from 'bullmq';
-import { issueJob, type CouponJobData } from '@coupons/shared/queue';
+// gets the failure (a 503), and their tickets stay admitted for the reconciler. A coupon's jobs go
+// to its shard of the issue queue (QUEUE_SHARDS; packages/shared/src/queue/queue-shard.ts).
+import { issueJob, type IssueQueues } from '@coupons/shared/queue';
 import type { CouponScripts } from '@coupons/shared/redis';
 
 interface Batch {
@@ -45,7 +45,7 @@ export class IssueEnqueuer {
   private readonly lines = new Map<string, CouponLine>();
 
   constructor(
-    private readonly queue: Queue<CouponJobData>,
+    private readonly queues: IssueQueues,
     private readonly scripts: CouponScripts,
     private readonly options: EnqueuerOptions,
   ) {}
@@ -81,7 +81,7 @@ export class IssueEnqueuer {
     batch.sealed = true;
     try {
       const job = issueJob({ couponCode, ticketIds: batch.ticketIds, maxSeq: batch.maxSeq });
-      await this.queue.add(job.name, job.data, job.opts);
+      await this.queues.forCoupon(couponCode).add(job.name, job.data, job.opts);
       batch.settle();
       // For the reconciler (see CouponKeys.enqueued), off the line's critical path. Best effort:
       // if it fails, the reconciler gives these tickets a second job, which is harmless.

@@ -6,6 +6,8 @@ export interface ApiMetrics {
   httpDuration: Histogram<'route'>;
   admissions: Counter<'coupon' | 'outcome'>;
   queueDepth: Gauge<'coupon'>;
+  /** Jobs per issue-queue shard and BullMQ state (QUEUE_SHARDS; metrics/queue-depth.ts). */
+  shardJobs: Gauge<'shard' | 'state'>;
   /** Connections the public listener refused or cut (http/server-limits.ts). */
   connectionsRefused: Counter<'reason'>;
   /** Ticket streams (SSE) open on this process. */
@@ -18,7 +20,11 @@ export interface ApiMetrics {
  * The API's Prometheus metrics. `readQueueDepth` is called at scrape time, so the gauge is
  * the backlog (admitted, undecided tickets) per coupon when Prometheus asks.
  */
-export function createApiMetrics(readQueueDepth: () => Promise<Record<string, number>>, openTicketStreams: () => number = () => 0): ApiMetrics {
+export function createApiMetrics(
+  readQueueDepth: () => Promise<Record<string, number>>,
+  openTicketStreams: () => number = () => 0,
+  readShardDepths: () => Promise<Record<string, number>[]> = async () => [],
+): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return {
@@ -61,6 +67,19 @@ export function createApiMetrics(readQueueDepth: () => Promise<Record<string, nu
       help: 'Ticket events sent on the streams, by the status they carried (queued, issued, rejected).',
       labelNames: ['status'],
       registers: [registry],
+    }),
+    shardJobs: new Gauge({
+      name: 'issue_queue_jobs',
+      help: 'BullMQ jobs per issue-queue shard and state (wait, active, delayed, failed); a coupon goes to shard FNV-1a(code) mod QUEUE_SHARDS.',
+      labelNames: ['shard', 'state'],
+      registers: [registry],
+      async collect() {
+        const shards = await readShardDepths().catch(() => [] as Record<string, number>[]);
+        this.reset();
+        shards.forEach((counts, shard) => {
+          for (const [state, jobs] of Object.entries(counts)) this.set({ shard: String(shard), state }, jobs);
+        });
+      },
     }),
     queueDepth: new Gauge({
       name: 'coupon_queue_depth',

@@ -1,6 +1,5 @@
-import type { Queue } from 'bullmq';
 import { listCoupons, type CouponRow } from '@coupons/shared/db';
-import { ISSUE_JOB_NAME, issueJob, ticketsOfJob, type CouponJobData, type IssueJobData, type LegacyIssueJobData } from '@coupons/shared/queue';
+import { ISSUE_JOB_NAME, issueJob, ticketsOfJob, type IssueJobData, type IssueQueues, type LegacyIssueJobData } from '@coupons/shared/queue';
 import { couponKeys, ticketKey } from '@coupons/shared/redis';
 import { healIfBehind, isRetired } from '../fast-path/heal-from-postgres.ts';
 import { withCouponLock } from '../lock/coupon-lock.ts';
@@ -9,7 +8,7 @@ import { scriptsOf, type WorkerDeps } from '../worker-deps.ts';
 /** How many of the oldest unenqueued pending tickets per coupon each pass looks at. */
 const SCAN_PER_COUPON = 200;
 
-/** How many failed jobs each pass retries. */
+/** How many failed jobs each pass retries, per queue shard. */
 const FAILED_PER_PASS = 500;
 
 /**
@@ -24,6 +23,15 @@ const FAILED_PER_PASS = 500;
  *   retries (Postgres down for a long time) is failed while its tickets are still queued: it is
  *   retried (requeueFailed). A pending id whose ticket hash is gone gets a job too: its drain
  *   decides it away.
+ * - **Tickets whose job nobody reads.** A job left in a queue shard no worker consumes any more
+ *   (QUEUE_SHARDS changed while jobs waited: see the README, "The sharded queue") covers tickets at
+ *   or below the mark. When a coupon's oldest pending ticket is older than RECONCILE_STUCK_MS, it
+ *   gets a job in its coupon's current shard; the drain that job drives decides every ticket of
+ *   the coupon in arrival order. Harmless when the ticket was only slow (a long backlog): one
+ *   more job per coupon and pass at most (its id dedupes it while it waits).
+ *
+ * Every pass covers every coupon and every shard, whichever shards this worker consumes: a stranded
+ * ticket gets its job in its coupon's shard (QUEUE_SHARDS; packages/shared/src/queue/queue-shard.ts).
  *
  * One coupon failing (or a lost race on a job) is logged and does not stop the pass for the others.
  */
@@ -33,7 +41,7 @@ export class Reconciler {
 
   constructor(
     private readonly deps: WorkerDeps,
-    private readonly queue: Queue<CouponJobData>,
+    private readonly queues: IssueQueues,
   ) {}
 
   start(): void {
@@ -65,7 +73,8 @@ export class Reconciler {
     for (const coupon of await listCoupons(db)) {
       try {
         await this.healCoupon(coupon);
-        requeued += await this.requeueStranded(coupon.code);
+        const stranded = await this.requeueStranded(coupon.code);
+        requeued += stranded > 0 ? stranded : await this.requeueStuck(coupon.code);
       } catch (error) {
         log.warn({ coupon: coupon.code, err: (error as Error).message }, 'reconcile of a coupon failed; the others go on');
       }
@@ -106,15 +115,29 @@ export class Reconciler {
     const maxSeq = Math.max(...stranded.map((id) => Number(above[above.indexOf(id) + 1])));
     // The job id dedupes the same finding by two workers, or by two passes while the first job waits.
     const job = issueJob({ couponCode: code, ticketIds: stranded, maxSeq }, `r-${stranded[0]}-${stranded.length}`);
-    await this.queue.add(job.name, job.data, job.opts);
+    await this.queues.forCoupon(code).add(job.name, job.data, job.opts);
     await scriptsOf(this.deps).markEnqueued(code, maxSeq);
     return stranded.length;
+  }
+
+  /** The coupon's oldest pending ticket, when older than RECONCILE_STUCK_MS, gets a job in the coupon's shard (its old job may sit in a shard nobody reads). */
+  private async requeueStuck(code: string): Promise<number> {
+    const { redis, config } = this.deps;
+    const [oldest] = await redis.zrange(couponKeys(config.REDIS_PREFIX, code).pending, 0, 0);
+    if (oldest === undefined) return 0;
+    const createdAt = await redis.hget(ticketKey(config.REDIS_PREFIX, code, oldest), 'createdAt');
+    // An orphan (no hash) is handled above the mark or by the job that covers it; without its age, leave it.
+    if (createdAt === null || Date.now() - Number(createdAt) < config.RECONCILE_STUCK_MS) return 0;
+    const job = issueJob({ couponCode: code, ticketIds: [oldest], maxSeq: 0 }, `s-${oldest}`);
+    await this.queues.forCoupon(code).add(job.name, job.data, job.opts);
+    return 1;
   }
 
   /** Jobs that exhausted their retries (Postgres down for a long time) while tickets still wait: tried again. */
   private async requeueFailed(): Promise<number> {
     let requeued = 0;
-    for (const job of await this.queue.getFailed(0, FAILED_PER_PASS - 1)) {
+    const failed = (await Promise.all(this.queues.all.map((queue) => queue.getFailed(0, FAILED_PER_PASS - 1)))).flat();
+    for (const job of failed) {
       if (!job || job.name !== ISSUE_JOB_NAME) continue;
       try {
         await job.retry();

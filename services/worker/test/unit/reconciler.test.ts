@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
 import { createDb } from '@coupons/shared/db';
-import { issueJob, ticketsOfJob, type CouponJobData, type IssueJobData } from '@coupons/shared/queue';
+import { issueJob, openIssueQueues, ticketsOfJob, type CouponJobData, type IssueJobData, type IssueQueues } from '@coupons/shared/queue';
 import { ISSUE_QUEUE_NAME, queuePrefix, ticketKey } from '@coupons/shared/redis';
 import { waitFor, WHOLE_RUN_STATE } from '@coupons/shared/testing';
 import { Reconciler } from '../../src/queue/reconciler.ts';
@@ -10,18 +10,20 @@ import { capturingLogger, createWorkerTestEnvironment, insertCoupon, insertWalle
 /** The reconciler called in process, one pass at a time, against a real queue. */
 describe('Reconciler', () => {
   let t: WorkerTestEnvironment;
+  let queues: IssueQueues;
   let queue: Queue<CouponJobData>;
   const logs = capturingLogger();
   beforeAll(async () => {
     t = await createWorkerTestEnvironment({ RECONCILE_GRACE_MS: '0', RECONCILE_INTERVAL_MS: '100' }, logs.log);
-    queue = new Queue<CouponJobData>(ISSUE_QUEUE_NAME, { connection: t.bullConnection(), prefix: queuePrefix(t.prefix) });
+    queues = openIssueQueues(t.bullConnection(), t.prefix, 1);
+    queue = queues.all[0]!;
   });
   beforeEach(async () => {
     // Each test starts from an empty queue; coupons of earlier tests have no pending tickets left.
     await queue.obliterate({ force: true });
   });
   afterAll(async () => {
-    await queue.close();
+    await queues.close();
     await t.cleanup();
   });
 
@@ -34,7 +36,7 @@ describe('Reconciler', () => {
     await insertCoupon(t.deps.db, code, 5);
     const tickets = await openAndAdmit(t, code, 5, 3);
     await t.env.redis.del(ticketKey(t.prefix, code, tickets[2]!.ticketId)); // an orphan: its hash is gone
-    const reconciler = new Reconciler(t.deps, queue);
+    const reconciler = new Reconciler(t.deps, queues);
 
     expect(await reconciler.runOnce()).toBe(3);
     expect(await ticketsInJobs()).toEqual(tickets.map((ticket) => ticket.ticketId).sort());
@@ -52,7 +54,7 @@ describe('Reconciler', () => {
     const code = 'RC0002';
     await insertCoupon(t.deps.db, code, 5);
     await openAndAdmit(t, code, 5, 2);
-    const reconciler = new Reconciler(t.depsWith({ RECONCILE_GRACE_MS: 60_000 }), queue);
+    const reconciler = new Reconciler(t.depsWith({ RECONCILE_GRACE_MS: 60_000 }), queues);
     expect(await reconciler.runOnce()).toBe(0);
     expect(await ticketsInJobs()).toEqual([]);
     await t.env.redis.del(t.keysOf(code).pending);
@@ -73,7 +75,7 @@ describe('Reconciler', () => {
     } finally {
       await manual.close();
     }
-    expect(await new Reconciler(t.deps, queue).runOnce()).toBe(1);
+    expect(await new Reconciler(t.deps, queues).runOnce()).toBe(1);
     expect(await queue.getJobState(job.opts.jobId!)).toBe('waiting');
     await t.env.redis.del(t.keysOf(code).pending);
   });
@@ -86,7 +88,7 @@ describe('Reconciler', () => {
     await t.env.redis.set(t.keysOf(broken).pending, 'not a sorted set');
     const tickets = await openAndAdmit(t, healthy, 5, 2);
 
-    expect(await new Reconciler(t.deps, queue).runOnce()).toBe(2);
+    expect(await new Reconciler(t.deps, queues).runOnce()).toBe(2);
     expect(await ticketsInJobs()).toEqual(tickets.map((ticket) => ticket.ticketId).sort());
     const failures = logs.messages('reconcile of a coupon failed; the others go on').filter((entry) => entry.coupon === broken);
     expect(failures.length).toBeGreaterThan(0);
@@ -102,7 +104,7 @@ describe('Reconciler', () => {
     const keys = t.keysOf(code);
     await t.env.redis.hset(keys.meta, { total: 5, issued: 0, soldOut: '0', decidedSeq: 1 });
 
-    expect(await new Reconciler(t.deps, queue).runOnce()).toBe(0);
+    expect(await new Reconciler(t.deps, queues).runOnce()).toBe(0);
     expect(await t.env.redis.hgetall(keys.meta)).toEqual({ total: '5', issued: '1', soldOut: '0', decidedSeq: '4', ...WHOLE_RUN_STATE });
     expect(await t.env.redis.hget(keys.users, winner)).toBe(walletId);
     expect(await t.env.redis.get(keys.seq)).toBe('4');
@@ -114,13 +116,13 @@ describe('Reconciler', () => {
     const keys = t.keysOf(code);
     await t.env.redis.hset(keys.meta, { total: 5, issued: 0, soldOut: '0', decidedSeq: 1 });
     await t.env.redis.set(keys.lock, 'another-worker', 'PX', 10_000);
-    expect(await new Reconciler(t.deps, queue).runOnce()).toBe(0);
+    expect(await new Reconciler(t.deps, queues).runOnce()).toBe(0);
     expect(await t.env.redis.hget(keys.meta, 'decidedSeq')).toBe('1');
     await t.env.redis.del(keys.lock);
   });
 
   it('coalesces overlapping passes, and a pass that cannot list the coupons resolves to 0 (logged)', async () => {
-    const reconciler = new Reconciler(t.deps, queue);
+    const reconciler = new Reconciler(t.deps, queues);
     const first = reconciler.runOnce();
     expect(reconciler.runOnce()).toBe(first);
     await first;
@@ -129,7 +131,7 @@ describe('Reconciler', () => {
     unreachable.pathname = '/coupons_does_not_exist';
     const badDb = createDb(unreachable.toString());
     try {
-      expect(await new Reconciler({ ...t.deps, db: badDb }, queue).runOnce()).toBe(0);
+      expect(await new Reconciler({ ...t.deps, db: badDb }, queues).runOnce()).toBe(0);
     } finally {
       await badDb.destroy();
     }
@@ -139,7 +141,7 @@ describe('Reconciler', () => {
   it('runs every RECONCILE_INTERVAL_MS once started, and stops', async () => {
     const code = 'RC0008';
     await insertCoupon(t.deps.db, code, 5);
-    const reconciler = new Reconciler(t.deps, queue);
+    const reconciler = new Reconciler(t.deps, queues);
     reconciler.start();
     try {
       const [ticket] = await openAndAdmit(t, code, 5, 1);
@@ -154,7 +156,7 @@ describe('Reconciler', () => {
     const code = 'RC0009';
     await insertCoupon(t.deps.db, code, 2, { issued: 2, decidedSeq: 2, lockFence: 4 });
     const keys = t.keysOf(code);
-    const reconciler = new Reconciler(t.deps, queue);
+    const reconciler = new Reconciler(t.deps, queues);
     await reconciler.runOnce();
     await reconciler.runOnce();
     expect(await t.env.redis.exists(keys.users, keys.pending, keys.seq, keys.meta, keys.fence, keys.lock)).toBe(0);
