@@ -30,6 +30,19 @@ export function decidedTicket(base: StoredTicket, decision: DecidedTicket): Stor
 
 const isFinal = (ticket: StoredTicket) => ticket.status !== 'queued';
 
+/** Answers whose final event is written, ended together once the current batch's events are out (setImmediate: after this I/O turn). */
+let toEnd: Response[] = [];
+function endSoon(res: Response): void {
+  if (toEnd.length === 0) {
+    setImmediate(() => {
+      const ending = toEnd;
+      toEnd = [];
+      for (const answer of ending) if (!answer.writableEnded) answer.end();
+    });
+  }
+  toEnd.push(res);
+}
+
 /**
  * One `text/event-stream` answer for one ticket. Each event is `event: ticket`, `id: <n>` and
  * `data: <the poll's JSON>`; the first at once, then one per change of status or position
@@ -152,9 +165,12 @@ export class TicketStream {
       this.write(event);
       return;
     }
-    // The final event and the end of the answer in one write: a batch ends hundreds of streams at once.
+    // A batch ends hundreds of streams at once. The final event goes out now; ending each answer
+    // (Node's response bookkeeping, about twice the cost of the write) waits until every final
+    // event of the batch is written, so the last client of a batch does not wait for the others' ends.
     this.ended = true;
-    if (!this.res.writableEnded) this.res.end(event);
+    this.write(event);
+    endSoon(this.res);
     this.events.closed(this);
   }
 
