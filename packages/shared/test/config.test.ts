@@ -187,3 +187,27 @@ describe('the listeners (issue 11)', () => {
     expect(configErrorFrom({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' }).message).toContain('HTTP_HEADERS_TIMEOUT_MS');
   });
 });
+
+describe('the sharded queue (issue 14)', () => {
+  it('defaults to one shard, every shard consumed, and a stuck ticket re-enqueued after a minute', () => {
+    expect(loadConfig({})).toMatchObject({ QUEUE_SHARDS: 1, RECONCILE_STUCK_MS: 60_000 });
+    expect(loadConfig({}).WORKER_QUEUE_SHARDS).toBeUndefined();
+  });
+
+  it('parses a worker\'s shard list, sorted and without repeats', () => {
+    expect(loadConfig({ QUEUE_SHARDS: '8', WORKER_QUEUE_SHARDS: '6,0,2,2' }).WORKER_QUEUE_SHARDS).toEqual([0, 2, 6]);
+  });
+
+  it.each([
+    [{ QUEUE_SHARDS: '0' }, 'Invalid configuration: QUEUE_SHARDS="0"'],
+    [{ QUEUE_SHARDS: '257' }, 'Invalid configuration: QUEUE_SHARDS="257"'],
+    [{ QUEUE_SHARDS: 'four' }, 'Invalid configuration: QUEUE_SHARDS="four"'],
+    [{ QUEUE_SHARDS: '4', WORKER_QUEUE_SHARDS: '0,4' }, 'WORKER_QUEUE_SHARDS="0,4" (shard 4 does not exist: QUEUE_SHARDS is 4 (shards 0..3))'],
+    [{ WORKER_QUEUE_SHARDS: '1' }, 'shard 1 does not exist: QUEUE_SHARDS is 1 (shards 0..0)'],
+    [{ QUEUE_SHARDS: '4', WORKER_QUEUE_SHARDS: '0;2' }, 'expected shard numbers separated by commas, e.g. 0,2'],
+  ])('refuses %j in one line naming the variable', (env, message) => {
+    const error = configErrorFrom(env);
+    expect(error.message).toContain(message);
+    expect(error.message).not.toContain('\n');
+  });
+});

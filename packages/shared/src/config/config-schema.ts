@@ -226,7 +226,8 @@ export const configSchema = configFields
       ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: `must be at most HTTP_REQUEST_TIMEOUT_MS (${config.HTTP_REQUEST_TIMEOUT_MS})` });
     }
     checkIdentity(config, ctx);
-    const outOfRange = config.WORKER_QUEUE_SHARDS?.find((shard) => shard >= config.QUEUE_SHARDS);
+    // (An array only once its own check passed: zod runs this refinement after a failed field check too.)
+    const outOfRange = Array.isArray(config.WORKER_QUEUE_SHARDS) ? config.WORKER_QUEUE_SHARDS.find((shard) => shard >= config.QUEUE_SHARDS) : undefined;
     if (outOfRange !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['WORKER_QUEUE_SHARDS'], message: `shard ${outOfRange} does not exist: QUEUE_SHARDS is ${config.QUEUE_SHARDS} (shards 0..${config.QUEUE_SHARDS - 1})` });
     }
