@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { CouponChangeSubscription, publishCouponChange } from '../src/redis/index.ts';
-import { connectRedis, type RedisTarget } from '../src/runtime/index.ts';
+import { connectRedis, type OneServerTarget } from '../src/runtime/index.ts';
 import { startSentinelTopology, testRedisUrl, waitFor, type SentinelTopology } from '../src/testing/index.ts';
 
 const SUBSCRIBER = { autoResubscribe: false, maxRetriesPerRequest: null } as const;
@@ -40,7 +40,7 @@ describe('coupon-change announcements', () => {
 
   describe('through Sentinel', () => {
     let topology: SentinelTopology;
-    let target: RedisTarget;
+    let target: OneServerTarget;
     beforeAll(async () => {
       topology = await startSentinelTopology({ name: 'changes' });
       target = { url: 'redis://127.0.0.1:6379', sentinels: topology.sentinelPorts.map((port) => ({ host: '127.0.0.1', port })), sentinelName: topology.name };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { connectRedis, StartupError, type RedisTarget } from '../src/runtime/index.ts';
+import { connectRedis, StartupError, type OneServerTarget } from '../src/runtime/index.ts';
 import { freePort, startRedisServer, startSentinelTopology, waitFor, type RedisServer, type SentinelTopology } from '../src/testing/index.ts';
 
 const PREFIX = `sentinel-test-${process.pid}`;
@@ -28,9 +28,9 @@ describe('sentinel topology and connectRedis through the sentinels', () => {
   let topology: SentinelTopology;
   /** A second one for the manual failover (a demoted primary takes Sentinel ~10 s to reconfigure). */
   let second: SentinelTopology;
-  let target: RedisTarget;
+  let target: OneServerTarget;
   const clients: Redis[] = [];
-  const targetOf = (of: SentinelTopology): RedisTarget => ({
+  const targetOf = (of: SentinelTopology): OneServerTarget => ({
     url: 'redis://127.0.0.1:6379',
     sentinels: of.sentinelPorts.map((port) => ({ host: '127.0.0.1', port })),
     sentinelName: of.name,

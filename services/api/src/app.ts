@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Kysely } from 'kysely';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@coupons/shared/redis';
+import { duplicateRedis } from '@coupons/shared/runtime';
 import type { Logger } from 'pino';
 import type { Config } from '@coupons/shared/config';
 import type { Database } from '@coupons/shared/db';
@@ -42,7 +43,7 @@ export interface AppDeps {
   /** ADMISSION_DURABILITY=replica: the replication confirmer (admission/replica-ack.ts). */
   replicaAck?: ReplicaAck;
   /** Readiness's own connections (main.ts), so request load never starves /readyz; default: `redis` and `db`. */
-  probes?: { redis: Redis; db: Kysely<Database> };
+  probes?: { redis: RedisClient; db: Kysely<Database> };
   /** Opens the ticket streams' one subscriber connection (main.ts: connectRedis, Sentinel-aware); default: a duplicate of `redis`. */
   openTicketEventsSubscriber?: OpenSubscriber;
   /** Opens the coupon-change announcements' subscriber connection (main.ts: connectRedis); default: a duplicate of `redis`. */
@@ -76,8 +77,8 @@ function countRequests(metrics: ApiMetrics): RequestHandler {
 }
 
 /** A subscriber connection like `redis` (same server, options, Sentinel), once ready. */
-async function duplicateSubscriber(redis: Redis, connectionName: string): Promise<Redis> {
-  const subscriber = redis.duplicate(subscriberOptions(connectionName));
+async function duplicateSubscriber(redis: RedisClient, connectionName: string): Promise<RedisClient> {
+  const subscriber = duplicateRedis(redis, subscriberOptions(connectionName));
   subscriber.on('error', () => {});
   try {
     if (subscriber.status !== 'ready') await once(subscriber, 'ready');

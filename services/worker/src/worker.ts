@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@coupons/shared/redis';
+import { duplicateRedis } from '@coupons/shared/runtime';
 import { listCoupons } from '@coupons/shared/db';
 import { checkQueueShards, openIssueQueues, type CouponJobData } from '@coupons/shared/queue';
 import { couponKeys } from '@coupons/shared/redis';
@@ -23,14 +24,14 @@ export interface IssueWorker {
 
 export interface IssueWorkerOptions {
   /** Opens the coupon-change announcements' subscriber connection (main.ts: connectRedis, Sentinel-aware); default: a duplicate of deps.redis. */
-  openCouponChangesSubscriber?: () => Promise<Redis>;
+  openCouponChangesSubscriber?: () => Promise<RedisClient>;
 }
 
 /** The options of a connection that only SUBSCRIBEs (CouponChangeSubscription subscribes again itself after a reconnect). */
 export const SUBSCRIBER_OPTIONS = { autoResubscribe: false, maxRetriesPerRequest: null, enableOfflineQueue: true } as const;
 
-async function duplicateSubscriber(redis: Redis, connectionName: string): Promise<Redis> {
-  const subscriber = redis.duplicate({ ...SUBSCRIBER_OPTIONS, connectionName });
+async function duplicateSubscriber(redis: RedisClient, connectionName: string): Promise<RedisClient> {
+  const subscriber = duplicateRedis(redis, { ...SUBSCRIBER_OPTIONS, connectionName });
   subscriber.on('error', () => {});
   if (subscriber.status !== 'ready') await once(subscriber, 'ready');
   return subscriber;
@@ -50,7 +51,7 @@ export async function healAllCoupons(deps: WorkerDeps): Promise<void> {
  * and reconciler. `bullConnection` must have `maxRetriesPerRequest: null` (BullMQ's blocking
  * commands need it). Refuses to start (one line) when the APIs enqueue with another QUEUE_SHARDS.
  */
-export async function startIssueWorker(deps: WorkerDeps, bullConnection: Redis, options: IssueWorkerOptions = {}): Promise<IssueWorker> {
+export async function startIssueWorker(deps: WorkerDeps, bullConnection: RedisClient, options: IssueWorkerOptions = {}): Promise<IssueWorker> {
   const { config, log } = deps;
   await checkQueueShards(deps.redis, config.REDIS_PREFIX, config.QUEUE_SHARDS);
   await healAllCoupons(deps);

@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@coupons/shared/redis';
 import { dropDatabase } from '@coupons/shared/db';
 import { connectRedis, redisTarget } from '@coupons/shared/runtime';
 import { createTestEnvironment, startSentinelTopology, waitFor, type SentinelTopology, type TestEnvironment } from '@coupons/shared/testing';
@@ -73,7 +73,7 @@ async function pollTicket(baseUrl: string, outcome: UserOutcome): Promise<{ stat
 describe.each(['replica', 'async'] as const)('Redis primary SIGKILLed mid-burst, Sentinel failover (ADMISSION_DURABILITY=%s)', (durability) => {
   let topology: SentinelTopology;
   let env: TestEnvironment;
-  let redis: Redis;
+  let redis: RedisClient;
   let baseUrl: string;
   const processes: ServiceProcess[] = [];
 

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { sql, type Kysely } from 'kysely';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@coupons/shared/redis';
 import { parseRedisInfo } from '@coupons/shared/redis';
 
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime. */
@@ -36,7 +36,7 @@ export function processCpuSeconds(pid: number): number {
 
 
 /** Redis's own CPU seconds (main thread and I/O threads) and microseconds spent per command family. */
-export async function redisCpu(redis: Redis): Promise<{ seconds: number; usecByFamily: Record<string, number>; callsByFamily: Record<string, number> }> {
+export async function redisCpu(redis: RedisClient): Promise<{ seconds: number; usecByFamily: Record<string, number>; callsByFamily: Record<string, number> }> {
   const cpu = parseRedisInfo(await redis.info('cpu'));
   const stats = parseRedisInfo(await redis.info('commandstats'));
   const usecByFamily: Record<string, number> = {};
@@ -71,7 +71,7 @@ async function postgresBackendPids(db: Kysely<any>): Promise<number[]> {
 export interface CpuSources {
   /** Processes of the run, by name (api-1, worker-1, ...). */
   processes: Record<string, number>;
-  redis?: Redis;
+  redis?: RedisClient;
   /** The run's database: its backends are measured (a backend that ended mid-run is not counted). */
   db?: Kysely<any>;
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
+import type { RedisClient } from './client.ts';
 import type { RunState } from './coupon-mirror.ts';
 
 /**
@@ -41,7 +42,7 @@ export function scriptSource(file: string): string {
 const sources = new Map<ScriptName, string>(Object.entries(SCRIPTS).map(([name, file]) => [name as ScriptName, scriptSource(file)]));
 
 /** Adds the coupon commands to a connection (idempotent). */
-export function registerCommands<R extends Redis>(redis: R): R & CouponCommands {
+export function registerCommands<R extends RedisClient>(redis: R): R & CouponCommands {
   for (const [name, file] of Object.entries(SCRIPTS) as [ScriptName, string][]) {
     if (typeof (redis as unknown as Record<string, unknown>)[name] === 'function') continue;
     redis.defineCommand(name, { numberOfKeys: numberOfKeys(file), lua: sources.get(name)! });
@@ -80,5 +81,5 @@ export interface CouponCommands {
   setCouponRunState(meta: string, run: RunState, runVersion: number, missingTtlSeconds: number): Promise<0 | 1>;
 }
 
-export type CouponRedis = Redis & CouponCommands;
+export type CouponRedis = RedisClient & CouponCommands;
 export type { Result };

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.ts';
 
 /**
  * Coupons changed at run time (issue 13): the admin API publishes the code of every coupon it
@@ -17,7 +17,7 @@ export function couponChangesChannel(prefix: string): string {
 }
 
 /** Tells every process that `couponCode` was created or changed; resolves to how many subscribers heard it. */
-export function publishCouponChange(redis: Redis, prefix: string, couponCode: string): Promise<number> {
+export function publishCouponChange(redis: RedisClient, prefix: string, couponCode: string): Promise<number> {
   return redis.publish(couponChangesChannel(prefix), couponCode);
 }
 
@@ -32,7 +32,7 @@ export type OnCouponChange = (couponCode: string | undefined) => void;
  * published while it was away is lost, so everything is re-read.
  */
 export class CouponChangeSubscription {
-  readonly #connection: Redis;
+  readonly #connection: RedisClient;
   readonly #channel: string;
   readonly #onMessage = (channel: string, message: string) => {
     if (channel === this.#channel) this.onChange(message);
@@ -44,13 +44,13 @@ export class CouponChangeSubscription {
     );
   };
 
-  private constructor(connection: Redis, prefix: string, private readonly onChange: OnCouponChange) {
+  private constructor(connection: RedisClient, prefix: string, private readonly onChange: OnCouponChange) {
     this.#connection = connection;
     this.#channel = couponChangesChannel(prefix);
   }
 
   /** Subscribes on `connection` (dedicated to it from now on), resolved once the subscription holds. */
-  static async start(connection: Redis, prefix: string, onChange: OnCouponChange): Promise<CouponChangeSubscription> {
+  static async start(connection: RedisClient, prefix: string, onChange: OnCouponChange): Promise<CouponChangeSubscription> {
     const subscription = new CouponChangeSubscription(connection, prefix, onChange);
     connection.on('message', subscription.#onMessage);
     await connection.subscribe(subscription.#channel);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.ts';
 import { couponKeys, ticketKey } from './keys.ts';
 import { decodeTicket, type StoredTicket } from './ticket-hash.ts';
 
@@ -9,7 +9,7 @@ export type { StoredTicket } from './ticket-hash.ts';
  * one). Undefined if unknown or expired.
  */
 export async function readTicket(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   ticketId: string,
   candidateCoupons: readonly string[],

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@coupons/shared/redis';
 import { HttpError } from '../errors/http-error.ts';
 
 /**
@@ -53,7 +53,7 @@ class TrackedConnection {
     this.learnServer();
   };
 
-  constructor(readonly redis: Redis) {
+  constructor(readonly redis: RedisClient) {
     redis.on('close', this.onClose);
     redis.on('ready', this.onReady);
     if (redis.status === 'ready') this.learnServer();
@@ -95,9 +95,9 @@ export interface ReplicaAckToken {
 
 export interface ReplicaAckOptions {
   /** A connection of its own (no auto-pipelining): WAIT blocks it while waiting. */
-  ackConnection: Redis;
+  ackConnection: RedisClient;
   /** The connections the admission writes on (admit script, Queue.add). */
-  writeConnections: Redis[];
+  writeConnections: RedisClient[];
   /** ADMISSION_REPLICA_TIMEOUT_MS: WAIT's timeout. */
   timeoutMs: number;
   /** Replicas that must acknowledge (default 1). */

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { listCoupons, type CouponRow, type Database } from '@coupons/shared/db';
 import { couponTag } from '@coupons/shared/domain';
 import { CouponChangeSubscription } from '@coupons/shared/redis';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@coupons/shared/redis';
 
 /** What admission needs to know of a coupon: that it exists, when it is open, and Postgres's high-water mark. */
 export interface CatalogCoupon {
@@ -75,7 +75,7 @@ export class CouponCatalog {
    * Follows the admin API's change announcements (one subscription per process): each one, and
    * each resubscription after a drop, reads Postgres afresh. `stop()` ends the subscription too.
    */
-  async followChanges(openConnection: () => Promise<Redis>, prefix: string): Promise<void> {
+  async followChanges(openConnection: () => Promise<RedisClient>, prefix: string): Promise<void> {
     const connection = await openConnection();
     connection.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis (coupon changes) connection error'));
     this.changes = await CouponChangeSubscription.start(connection, prefix, (code) => {

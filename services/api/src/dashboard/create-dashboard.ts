@@ -2,7 +2,7 @@
 // publisher (so the other replicas' dashboards count it too), the aggregator over all replicas,
 // the browser sessions (also the admin API's AdminSessions) and the /dashboard routes.
 import type { Router } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@coupons/shared/redis';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '@coupons/shared/config';
@@ -18,7 +18,7 @@ import { DashboardSessions } from './dashboard-sessions.ts';
 export interface DashboardDeps {
   config: Pick<Config, 'ADMIN_TOKEN' | 'REDIS_PREFIX'>;
   log: Logger;
-  redis: Redis;
+  redis: RedisClient;
   db: Kysely<Database>;
   metrics: ApiMetrics;
   /** Each coupon's state and figures (default: Postgres's coupons and Redis's pending sets, stats/coupon-status.ts). */

@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@coupons/shared/redis';
 import type { IssueQueues } from '@coupons/shared/queue';
 import { couponKeys } from '@coupons/shared/redis';
 
 /** Admitted, undecided tickets per coupon (ZCARD of each pending set). */
-export async function readQueueDepths(redis: Redis, prefix: string, codes: string[]): Promise<Record<string, number>> {
+export async function readQueueDepths(redis: RedisClient, prefix: string, codes: string[]): Promise<Record<string, number>> {
   const depths = await Promise.all(codes.map((code) => redis.zcard(couponKeys(prefix, code).pending)));
   return Object.fromEntries(codes.map((code, i) => [code, depths[i]!]));
 }

@@ -1,7 +1,7 @@
 import type { Router } from 'express';
 import { apiRouter } from '../http/api-router.ts';
 import { sql, type Kysely } from 'kysely';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@coupons/shared/redis';
 
 export interface Readiness {
   /** false once shutdown starts: the load balancer stops sending before in-flight requests finish. */
@@ -26,7 +26,7 @@ async function check(probe: () => Promise<unknown>, timeoutMs: number): Promise<
  */
 const WRITE_PROBE = '#!lua\nreturn 1';
 
-async function probeRedisWrites(redis: Redis): Promise<unknown> {
+async function probeRedisWrites(redis: RedisClient): Promise<unknown> {
   try {
     return await redis.eval(WRITE_PROBE, 0);
   } catch (error) {
@@ -35,7 +35,7 @@ async function probeRedisWrites(redis: Redis): Promise<unknown> {
   }
 }
 
-export function healthRouter(redis: Redis, db: Kysely<any>, readiness: Readiness, retryAfterSeconds: number): Router {
+export function healthRouter(redis: RedisClient, db: Kysely<any>, readiness: Readiness, retryAfterSeconds: number): Router {
   const router = apiRouter();
   // Liveness: the process serves HTTP. Dependencies are readiness's business, so a Redis
   // outage never gets every API pod restarted.

@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import { apiRouter } from '../http/api-router.ts';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@coupons/shared/redis';
 import type { Kysely } from 'kysely';
 import { findWalletById, type Database } from '@coupons/shared/db';
 import { ticketCouponTag } from '@coupons/shared/domain';
@@ -33,7 +33,7 @@ async function ticketFromWallet(db: Kysely<Database>, ticketId: string): Promise
 
 /** What finding a ticket needs: the poll and the ticket streams (routes/ticket-events.ts) share it. */
 export interface TicketLookup {
-  redis: Redis;
+  redis: RedisClient;
   db: Kysely<Database>;
   prefix: string;
   catalog: CouponCatalog;

@@ -1,9 +1,8 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { decodeDecidedBatch, ticketEventsChannel, type DecidedBatch } from '@coupons/shared/redis';
+import { decodeDecidedBatch, ticketEventsChannel, type DecidedBatch, type RedisClient } from '@coupons/shared/redis';
 
 /** How the subscriber connection is opened: main.ts through connectRedis (Sentinel-aware), tests by duplicating theirs. */
-export type OpenSubscriber = () => Promise<Redis>;
+export type OpenSubscriber = () => Promise<RedisClient>;
 
 /**
  * The subscriber connection's ioredis options. It only ever SUBSCRIBEs, so it queues nothing
@@ -34,7 +33,7 @@ export interface SubscriptionEvents {
  * the first ticket stream, so a process that never serves one holds no extra connection.
  */
 export class DecisionsSubscription {
-  private subscriber: Redis | undefined;
+  private subscriber: RedisClient | undefined;
   private opening: Promise<void> | undefined;
   private closed = false;
   /** Times the subscription came back after a drop (tests, logs). */
@@ -79,7 +78,9 @@ export class DecisionsSubscription {
       else this.log.warn({ bytes: message.length }, 'ticket events: a message that is not a decided batch, ignored');
     });
     // Every 'ready' after the first is a reconnect (a Redis restart, a failover: Sentinel gives
-    // the new primary): subscribe again, then have every stream re-read its ticket.
+    // the new primary): subscribe again, then have every stream re-read its ticket. A Cluster
+    // client subscribes on one node and, when that node goes, again on another by itself (no
+    // 'ready'); the hub's periodic re-read covers what was published in between.
     subscriber.on('ready', () => {
       subscriber.subscribe(channel).then(
         () => {

@@ -1,5 +1,4 @@
 import type { Response } from 'express';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { couponKeys, type DecidedBatch, type StoredTicket } from '@coupons/shared/redis';
 import { lookupTicket, type TicketLookup } from '../routes/tickets.ts';
@@ -156,7 +155,8 @@ export class TicketStreamHub {
     const { redis, prefix } = this.options.lookup;
     const pending = couponKeys(prefix, coupon).pending;
     const ticketIds = [...new Set(streams.map((stream) => stream.ticketId))];
-    const pipeline = (redis as Redis).pipeline();
+    // One key (the coupon's pending set): one slot, so a Cluster client pipelines it too.
+    const pipeline = redis.pipeline();
     for (const ticketId of ticketIds) pipeline.zrank(pending, ticketId);
     const replies = (await pipeline.exec()) ?? [];
     const ranks = new Map<string, number | null>();

@@ -1,6 +1,6 @@
 // Each coupon as the dashboard shows it: Postgres's figures (the truth: issued, the decided
 // high-water mark, the run state an operator set) and Redis's queue depth (pending ZCARD).
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@coupons/shared/redis';
 import type { Kysely } from 'kysely';
 import { listCoupons, type Database } from '@coupons/shared/db';
 import { couponKeys } from '@coupons/shared/redis';
@@ -29,7 +29,7 @@ export type ReadCouponStatuses = () => Promise<CouponStatus[]>;
  * One Postgres query for all coupons, one ZCARD each and Redis's clock (auto-pipelined into one
  * round trip). The state is the admin API's (admin-coupon-view.ts), on the clock admission uses.
  */
-export function couponStatusReader(db: Kysely<Database>, redis: Redis, prefix: string): ReadCouponStatuses {
+export function couponStatusReader(db: Kysely<Database>, redis: RedisClient, prefix: string): ReadCouponStatuses {
   return async () => {
     const rows = await listCoupons(db);
     const [pending, now] = await Promise.all([Promise.all(rows.map((row) => redis.zcard(couponKeys(prefix, row.code).pending))), redisNowMs(redis)]);

@@ -1,7 +1,7 @@
 // The dashboard's figures over all replicas, on whichever replica serves the page: every replica
 // publishes its own counters (snapshot-publisher.ts); this sums the live ones, adds each coupon's
 // status from Postgres and Redis, and keeps a ring of the last minutes for the charts.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@coupons/shared/redis';
 import type { Logger } from 'pino';
 import type { CouponStatus, ReadCouponStatuses } from './coupon-status.ts';
 import { historyPoint, OUTCOME_LABELS, type CouponFigures, type Figures, type FiguresUnavailable, type HistoryPoint, type OutcomeCounts } from './figures.ts';
@@ -10,7 +10,7 @@ import { readSnapshots } from './read-snapshots.ts';
 import type { ReplicaSnapshot } from './replica-snapshot.ts';
 
 export interface FiguresAggregatorOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   readCoupons: ReadCouponStatuses;
   log: Logger;

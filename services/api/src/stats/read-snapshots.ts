@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@coupons/shared/redis';
 import { replicaSnapshotSchema, type ReplicaSnapshot } from './replica-snapshot.ts';
 import { statsKeys } from './stats-keys.ts';
 
@@ -7,7 +7,7 @@ import { statsKeys } from './stats-keys.ts';
  * (one slot: stats-keys.ts). A replica whose snapshot has expired is dead or cut off and is left
  * out; so is a snapshot this version cannot read (a newer replica during a rollout).
  */
-export async function readSnapshots(redis: Redis, prefix: string): Promise<ReplicaSnapshot[]> {
+export async function readSnapshots(redis: RedisClient, prefix: string): Promise<ReplicaSnapshot[]> {
   const keys = statsKeys(prefix);
   const replicas = await redis.zrange(keys.replicas, 0, -1);
   if (replicas.length === 0) return [];

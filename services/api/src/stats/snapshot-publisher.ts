@@ -1,14 +1,14 @@
 // Every API replica writes its own snapshot into Redis about once a second, so the dashboard on
 // any replica's operations port can show figures over all of them (figures-aggregator.ts).
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@coupons/shared/redis';
 import type { Logger } from 'pino';
 import type { ApiMetrics } from '../metrics/metrics.ts';
 import { takeSnapshot } from './replica-snapshot.ts';
 import { statsKeys } from './stats-keys.ts';
 
 export interface SnapshotPublisherOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   metrics: ApiMetrics;
   log: Logger;

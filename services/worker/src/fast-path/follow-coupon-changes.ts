@@ -1,6 +1,6 @@
 // Coupons created or changed at run time (issue 13): the admin API announces each one, and the
 // worker checks that coupon's Redis state at once instead of at the next reconcile pass.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@coupons/shared/redis';
 import { couponKeys, CouponChangeSubscription } from '@coupons/shared/redis';
 import { withCouponLock } from '../lock/coupon-lock.ts';
 import { scriptsOf, type WorkerDeps } from '../worker-deps.ts';
@@ -13,7 +13,7 @@ import { healIfBehind } from './heal-from-postgres.ts';
  * After a resubscription (messages may have been lost) `checkAll` runs a whole reconcile pass;
  * the periodic pass (RECONCILE_INTERVAL_MS) stays the safety net.
  */
-export async function followCouponChanges(deps: WorkerDeps, connection: Redis, checkAll: () => void): Promise<CouponChangeSubscription> {
+export async function followCouponChanges(deps: WorkerDeps, connection: RedisClient, checkAll: () => void): Promise<CouponChangeSubscription> {
   const { config, log } = deps;
   connection.on('error', (err: Error) => log.warn({ err: err.message }, 'redis (coupon changes) connection error'));
   return CouponChangeSubscription.start(connection, config.REDIS_PREFIX, (couponCode) => {
