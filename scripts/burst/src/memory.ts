@@ -4,12 +4,23 @@
 // zset, BullMQ's job hashes, lists and events stream); and what is left once the coupons' state
 // has expired (EVENT_RETENTION_SECONDS) and the ticket hashes too (TICKET_TTL_SECONDS).
 // The figures are the event's alone only on a private Redis (--private-redis, --memory).
+// On a Redis Cluster (--redis-cluster) every figure is summed over the primaries: each holds its
+// slots' keys and has its own used_memory (the replicas hold copies, not more of the event).
 import { setTimeout as delay } from 'node:timers/promises';
 import { couponKeys, parseRedisInfo, queuePrefix } from '@coupons/shared/redis';
 import type { createRedis } from '@coupons/shared/runtime';
 import { waitFor } from '@coupons/shared/testing';
 
 type Redis = ReturnType<typeof createRedis>;
+
+/**
+ * Each primary's own connection: the one server, or every primary of a Redis Cluster client.
+ * Typed loosely on purpose: the harness hands either a single-server or a Cluster client.
+ */
+export function primariesOf(client: object): Redis[] {
+  const cluster = client as { isCluster?: boolean; nodes?(role: 'master'): Redis[] };
+  return cluster.isCluster && cluster.nodes ? cluster.nodes('master') : [client as Redis];
+}
 
 /** The budget per admitted ticket, everything included (ticket hash, dedupe entry, pending entry, BullMQ job). */
 export const TARGET_BYTES_PER_TICKET = 400;
@@ -28,10 +39,18 @@ export type KeyKind =
 
 const JOB_LISTS = new Set(['wait', 'active', 'paused', 'delayed', 'prioritized', 'completed', 'failed', 'stalled', 'marker', 'waiting-children', 'limiter', 'pc', 'repeat', 'de']);
 
-/** What a key of this run is, from its name (keys.ts builds them; BullMQ's are `{prefix-queue}:queue:…`). Pure. */
+/** The name of a key of the run's queue up to its hash tag: `{prefix-queue}:` or a shard's `{prefix-queue-N}:`. */
+function queueKeyHead(key: string, prefix: string): string | null {
+  const single = `${queuePrefix(prefix)}:`;
+  if (key.startsWith(single)) return single;
+  const shard = new RegExp(`^\\{${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-queue-\\d+\\}:`).exec(key);
+  return shard ? shard[0] : null;
+}
+
+/** What a key of this run is, from its name (keys.ts builds them; BullMQ's are `{prefix-queue}:queue:…`, or `{prefix-queue-N}:…` sharded). Pure. */
 export function classifyKey(key: string, prefix: string): KeyKind {
-  const queue = `${queuePrefix(prefix)}:`;
-  if (key.startsWith(queue)) {
+  const queue = queueKeyHead(key, prefix);
+  if (queue !== null) {
     const rest = key.slice(queue.length).split(':').slice(1); // after the queue name
     if (rest.length === 0) return 'BullMQ bookkeeping';
     if (rest.length >= 2) return 'BullMQ job locks, logs';
@@ -109,7 +128,8 @@ export interface MemoryAfter {
 }
 
 export interface MemoryReport {
-  redis: 'private' | 'shared';
+  /** 'cluster': a local Redis Cluster of the run's own, every figure summed over its primaries. */
+  redis: 'private' | 'shared' | 'cluster';
   baselineBytes: number;
   peakBytes: number;
   atLastAdmissionBytes: number;
@@ -132,14 +152,18 @@ export interface MemoryReport {
  * loads its ~40 scripts on first use, a fixed ~170 KiB that the pre-event baseline does not have)
  * and client buffers (they follow the connections open at the moment, not the data).
  */
-export async function usedMemory(redis: Redis): Promise<number> {
-  const info = parseRedisInfo(await redis.info('memory'));
-  const field = (name: string) => Number(info[name] ?? 0);
-  return field('used_memory') - field('used_memory_scripts') - field('mem_clients_normal');
+export async function usedMemory(client: object): Promise<number> {
+  let total = 0;
+  for (const redis of primariesOf(client)) {
+    const info = parseRedisInfo(await redis.info('memory'));
+    const field = (name: string) => Number(info[name] ?? 0);
+    total += field('used_memory') - field('used_memory_scripts') - field('mem_clients_normal');
+  }
+  return total;
 }
 
 /** Samples used_memory every `intervalMs` until stopped; the largest value seen. */
-export function sampleMemory(redis: Redis, intervalMs = 100): { peak(): number; stop(): Promise<number> } {
+export function sampleMemory(redis: object, intervalMs = 100): { peak(): number; stop(): Promise<number> } {
   let peak = 0;
   let running = true;
   const loop = (async () => {
@@ -159,7 +183,8 @@ export function sampleMemory(redis: Redis, intervalMs = 100): { peak(): number; 
   };
 }
 
-async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+/** The keys matching `pattern` on one server (SCAN, never KEYS). */
+async function scanNode(redis: Redis, pattern: string): Promise<string[]> {
   const keys: string[] = [];
   let cursor = '0';
   do {
@@ -170,9 +195,21 @@ async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
   return keys;
 }
 
-/** Every key of the run (its prefix and its queue's), with MEMORY USAGE (exact: SAMPLES 0) and its element count. */
-export async function censusOf(redis: Redis, prefix: string): Promise<CensusRow[]> {
-  const keys = [...new Set([...(await scanKeys(redis, `${prefix}:*`)), ...(await scanKeys(redis, `${queuePrefix(prefix)}:*`))])];
+/** The keys matching `pattern` on every primary. */
+async function scanKeys(client: object, pattern: string): Promise<string[]> {
+  return (await Promise.all(primariesOf(client).map((redis) => scanNode(redis, pattern)))).flat();
+}
+
+/** Every key of the run (its prefix and its queue's), with MEMORY USAGE (exact: SAMPLES 0) and its element count; on a cluster, each primary's own keys. */
+export async function censusOf(client: object, prefix: string): Promise<CensusRow[]> {
+  const measured: { kind: KeyKind; bytes: number; entries: number; key: string }[] = [];
+  for (const redis of primariesOf(client)) measured.push(...(await measureNode(redis, prefix)));
+  return summariseCensus(measured);
+}
+
+async function measureNode(redis: Redis, prefix: string): Promise<{ kind: KeyKind; bytes: number; entries: number; key: string }[]> {
+  // The queue's keys: `{prefix-queue}` or, with sharded queues, `{prefix-queue-N}`.
+  const keys = [...new Set([...(await scanNode(redis, `${prefix}:*`)), ...(await scanNode(redis, `{${prefix}-queue*`))])];
   const measured: { kind: KeyKind; bytes: number; entries: number; key: string }[] = [];
   for (let start = 0; start < keys.length; start += 500) {
     const chunk = keys.slice(start, start + 500);
@@ -198,25 +235,30 @@ export async function censusOf(redis: Redis, prefix: string): Promise<CensusRow[
     const counted = (await lengths.exec()) ?? [];
     kinds.forEach((k, i) => k.type !== 'none' && measured.push({ kind: k.kind, bytes: k.bytes, entries: Number(counted[i]?.[1] ?? 0), key: k.key }));
   }
-  return summariseCensus(measured);
+  return measured;
 }
 
 /**
  * Waits until every coupon's state (dedupe, pending, arrival counter, mirror, fence) has expired
  * (the retention), or gives up after `timeoutMs`; then measures.
  */
-export async function afterCouponStateExpired(redis: Redis, prefix: string, codes: readonly string[], baseline: number, timeoutMs: number): Promise<MemoryAfter> {
+export async function afterCouponStateExpired(client: object, prefix: string, codes: readonly string[], baseline: number, timeoutMs: number): Promise<MemoryAfter> {
   const started = Date.now();
   const stateKeys = codes.flatMap((code) => {
     const k = couponKeys(prefix, code);
     return [k.users, k.pending, k.seq, k.meta, k.fence];
   });
-  const reached = await waitFor(async () => (await redis.exists(...stateKeys)) === 0, { timeoutMs, intervalMs: 250, message: 'every coupon state expired' }).then(() => true, () => false);
-  return measureAfter(redis, prefix, baseline, 'every coupon state expired (EVENT_RETENTION_SECONDS)', reached, started);
+  // One EXISTS per key: on a cluster the coupons' keys live in different slots.
+  const redis = client as Redis;
+  const reached = await waitFor(async () => (await Promise.all(stateKeys.map((key) => redis.exists(key)))).every((n) => n === 0), { timeoutMs, intervalMs: 250, message: 'every coupon state expired' }).then(
+    () => true,
+    () => false,
+  );
+  return measureAfter(client, prefix, baseline, 'every coupon state expired (EVENT_RETENTION_SECONDS)', reached, started);
 }
 
 /** Waits until no ticket hash of the run is left (TICKET_TTL_SECONDS after each was decided), or gives up; then measures. */
-export async function afterTicketsExpired(redis: Redis, prefix: string, baseline: number, timeoutMs: number): Promise<MemoryAfter> {
+export async function afterTicketsExpired(redis: object, prefix: string, baseline: number, timeoutMs: number): Promise<MemoryAfter> {
   const started = Date.now();
   const reached = await waitFor(async () => (await scanKeys(redis, `${prefix}:*:ticket:*`)).length === 0, { timeoutMs, intervalMs: 1_000, message: 'every ticket hash expired' }).then(
     () => true,
@@ -225,7 +267,7 @@ export async function afterTicketsExpired(redis: Redis, prefix: string, baseline
   return measureAfter(redis, prefix, baseline, 'every ticket hash expired (TICKET_TTL_SECONDS)', reached, started);
 }
 
-async function measureAfter(redis: Redis, prefix: string, baseline: number, what: string, reached: boolean, started: number): Promise<MemoryAfter> {
+async function measureAfter(redis: object, prefix: string, baseline: number, what: string, reached: boolean, started: number): Promise<MemoryAfter> {
   const usedBytes = await usedMemory(redis);
   return { what, reached, waitedMs: Date.now() - started, usedBytes, aboveBaselineBytes: usedBytes - baseline, census: await censusOf(redis, prefix) };
 }

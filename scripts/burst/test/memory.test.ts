@@ -17,6 +17,11 @@ describe('memory figures', () => {
     for (const list of ['wait', 'active', 'completed', 'failed', 'delayed', 'marker', 'prioritized']) expect(classifyKey(`{${p}-queue}:issue-requests:${list}`, p)).toBe('BullMQ lists and sets');
     for (const other of ['meta', 'id', 'stalled-check']) expect(classifyKey(`{${p}-queue}:issue-requests:${other}`, p)).toBe('BullMQ bookkeeping');
     expect(classifyKey(`${p}:replica-ack`, p)).toBe('other');
+    // Sharded queues (QUEUE_SHARDS > 1): {prefix-queue-N}.
+    expect(classifyKey(`{${p}-queue-2}:issue-requests:01a233ee-a74a-7595-b92b-90c149ca2ffe`, p)).toBe('BullMQ job hashes');
+    expect(classifyKey(`{${p}-queue-0}:issue-requests:events`, p)).toBe('BullMQ events stream');
+    expect(classifyKey(`{${p}-queue-11}:issue-requests:wait`, p)).toBe('BullMQ lists and sets');
+    expect(classifyKey(`{${p}x-queue-1}:issue-requests:wait`, p)).toBe('other');
   });
 
   it('folds keys into one row per kind, with bytes per element, largest first', () => {
