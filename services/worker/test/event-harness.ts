@@ -32,12 +32,13 @@ export interface LocalEvent {
   stop(): Promise<void>;
 }
 
-export async function startLocalEvent(options: { coupon: string; limit: number; workers: number; env?: Record<string, string> }): Promise<LocalEvent> {
+/** `moreCoupons`: other coupons of the same event (e.g. spread over the queue shards). */
+export async function startLocalEvent(options: { coupon: string; limit: number; workers: number; env?: Record<string, string>; moreCoupons?: { code: string; limit: number }[] }): Promise<LocalEvent> {
   const cluster: LocalCluster = await startLocalCluster({
     apis: 1,
     workers: options.workers,
     overrides: options.env ?? {},
-    coupons: [{ code: options.coupon, limit: options.limit }],
+    coupons: [{ code: options.coupon, limit: options.limit }, ...(options.moreCoupons ?? [])],
     // Tests leave workers stopped (SIGSTOP) or half-broken: kill, do not wait for a graceful stop.
     stopWith: 'kill',
   });

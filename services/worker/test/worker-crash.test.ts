@@ -10,29 +10,31 @@ const LIMIT = 60;
  * over, nothing twice.
  */
 describe.each([
-  ['before the commit', 'FAULT_DELAY_BEFORE_COMMIT_MS', /pausing before commit/],
-  ['after the commit, before resolving tickets', 'FAULT_DELAY_AFTER_COMMIT_MS', /pausing after commit/],
-])('a worker SIGKILLed mid-batch, %s', (_label, faultVariable, pauseAnnouncement) => {
+  ['before the commit', 'FAULT_DELAY_BEFORE_COMMIT_MS', /pausing before commit/, 'K0060', {}],
+  ['after the commit, before resolving tickets', 'FAULT_DELAY_AFTER_COMMIT_MS', /pausing after commit/, 'K0060', {}],
+  // Sharded queue: K0061 is in shard 3 of 4 (FNV-1a mod 4); the doomed worker holds its batched job there.
+  ['before the commit, its job in shard 3 of QUEUE_SHARDS=4', 'FAULT_DELAY_BEFORE_COMMIT_MS', /pausing before commit/, 'K0061', { QUEUE_SHARDS: '4' }],
+] as const)('a worker SIGKILLed mid-batch, %s', (_label, faultVariable, pauseAnnouncement, coupon, sharding) => {
   let event: LocalEvent;
   beforeEach(async () => {
     event = await startLocalEvent({
-      coupon: 'K0060',
+      coupon,
       limit: LIMIT,
       workers: 0,
-      env: { BATCH_SIZE: '25', LOCK_LEASE_MS: '1500', STALLED_INTERVAL_MS: '1000' },
+      env: { BATCH_SIZE: '25', LOCK_LEASE_MS: '1500', STALLED_INTERVAL_MS: '1000', ...sharding },
     });
   });
   afterEach(() => event.stop());
 
   it('loses nothing and issues exactly the limit once each', async () => {
     const [doomed] = await event.addWorkers(1, { [faultVariable]: '60000' });
-    const answered = await submitAll(event.baseUrl, 'K0060', distinctUsers(400), 16);
+    const answered = await submitAll(event.baseUrl, coupon, distinctUsers(400), 16);
     await doomed!.waitForOutput(pauseAnnouncement);
     doomed!.signal('SIGKILL');
     await doomed!.exited;
 
     await event.addWorkers(2);
     const finalStatus = await waitUntilAllFinal(event, answered);
-    expect(await verifyEvent(event, 'K0060', answered, finalStatus)).toEqual(exactEvent(LIMIT));
+    expect(await verifyEvent(event, coupon, answered, finalStatus)).toEqual(exactEvent(LIMIT));
   });
 });

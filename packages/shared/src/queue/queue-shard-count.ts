@@ -1,3 +1,4 @@
+import { ConfigError } from '../config/load-config.ts';
 import type { RedisClient } from '../redis/client.ts';
 import { queueShardsKey } from '../redis/keys.ts';
 
@@ -18,11 +19,11 @@ export async function readQueueShards(redis: Pick<RedisClient, 'get'>, prefix: s
   return stored === null ? undefined : Number(stored);
 }
 
-/** Throws a one-line error when the APIs enqueue with another shard count than this worker's. */
+/** Throws a one-line ConfigError (printed as is at start) when the APIs enqueue with another shard count than this worker's. */
 export async function checkQueueShards(redis: Pick<RedisClient, 'get'>, prefix: string, shards: number): Promise<void> {
   const recorded = await readQueueShards(redis, prefix);
   if (recorded !== undefined && recorded !== shards) {
-    throw new Error(
+    throw new ConfigError(
       `QUEUE_SHARDS is ${shards} but the APIs enqueue into ${recorded} shards (Redis key ${queueShardsKey(prefix)}): set QUEUE_SHARDS=${recorded} on this worker, as on every API`,
     );
   }
