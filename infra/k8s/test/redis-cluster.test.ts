@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFields, loadConfig } from '@coupons/shared/config';
+import { ISSUE_QUEUE_NAME, queuePrefixes } from '@coupons/shared/redis';
 import { freePort, startRedisServer, waitFor, type RedisServer } from '@coupons/shared/testing';
 import { requireRedisCli } from '@coupons/local-servers';
 import {
@@ -188,16 +189,12 @@ describe.skipIf(SKIP_RENDERING)('production-cluster: the manifests', () => {
     expect(init.CLUSTER_REPLICAS).toBe('1');
   });
 
-  // Cluster mode in the code (REDIS_CLUSTER_NODES in the config schema) is built alongside; until it
-  // is there, this test says so instead of failing.
-  const clusterModeInCode = 'REDIS_CLUSTER_NODES' in configFields.shape;
-  if (!clusterModeInCode) console.warn('skipping the config-schema check of REDIS_CLUSTER_NODES: the config schema does not read it yet');
-  it.skipIf(!clusterModeInCode)('reads REDIS_CLUSTER_NODES through the config schema (the cluster client gets the six nodes)', () => {
+  it('reads REDIS_CLUSTER_NODES through the config schema (the cluster client gets the six nodes)', () => {
     // Every ConfigMap key is a variable the code reads (a typo would silently use a default).
     const keys = Object.keys(findGenerated(objects, 'ConfigMap', 'coupons-config').data as object);
     expect(keys.filter((key) => !(key in configFields.shape))).toEqual([]);
     const env = containerEnvironment(objects, containerOf(find(objects, 'Deployment', 'coupons-api'), 'api'));
-    expect(JSON.stringify(loadConfig(env))).toContain('redis-cluster-5.redis-cluster.coupons.svc.cluster.local');
+    expect(loadConfig(env).REDIS_CLUSTER_NODES).toEqual(Array.from({ length: 6 }, (_, i) => ({ host: `redis-cluster-${i}.redis-cluster.coupons.svc.cluster.local`, port: 6379 })));
   });
 
   it('runs every pod as non-root with requests and memory limits, from versioned images', () => {
@@ -335,6 +332,26 @@ describe('components/redis-cluster scripts, against six local cluster-mode redis
     expect(await topology(nodes)).toEqual(formed);
     expect((await clusterInfo(nodes[0]!)).cluster_current_epoch).toBe(epoch);
   }, 90_000);
+
+  it.skipIf(SKIP_RENDERING)("spreads production-cluster's queue shards evenly over the primaries init.sh formed", async () => {
+    // The shards' slots follow from their names (CRC16 of the hash tag), not from a round-robin:
+    // ask the cluster where each one lives (README, "Choosing the shard count").
+    const config = loadConfig(containerEnvironment(objects, containerOf(find(objects, 'Deployment', 'coupons-worker'), 'worker')));
+    const roles = await topology(nodes);
+    const primaries = roles.filter((entry) => entry.role === 'master');
+    const ownerOf = (slot: number) =>
+      primaries.find((entry) => entry.slots.split(' ').some((range) => {
+        const [from, to] = range.split('-').map(Number);
+        return slot >= from! && slot <= (to ?? from!);
+      }))!.port;
+    const perPrimary = new Map(primaries.map((entry) => [entry.port, 0]));
+    for (const prefix of queuePrefixes(config.REDIS_PREFIX, config.QUEUE_SHARDS)) {
+      const slot = Number(await ask(nodes[0]!, (redis) => redis.cluster('KEYSLOT', `${prefix}:${ISSUE_QUEUE_NAME}:wait`)));
+      perPrimary.set(ownerOf(slot), perPrimary.get(ownerOf(slot))! + 1);
+    }
+    expect(config.QUEUE_SHARDS % primaries.length).toBe(0);
+    expect([...perPrimary.values()]).toEqual(primaries.map(() => config.QUEUE_SHARDS / primaries.length));
+  });
 
   it('init.sh is still a no-op with one node down (a formed cluster needs no waiting)', async () => {
     const before = await topology(nodes);
