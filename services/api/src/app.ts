@@ -131,6 +131,7 @@ export async function createApp(deps: AppDeps): Promise<ApiApp> {
     log,
     maxStreams: config.SSE_MAX_STREAMS,
     heartbeatMs: config.SSE_HEARTBEAT_MS,
+    positionIntervalMs: config.SSE_POSITION_INTERVAL_MS,
     resyncMs: config.SSE_RESYNC_MS,
     onEventSent: (status) => metrics.ticketEventsSent.inc({ status }),
   });

@@ -116,6 +116,8 @@ export const configFields = z.object({
   SSE_MAX_STREAMS: int(1).max(1_000_000).default(20_000),
   /** A `: ping` comment on every open stream this often, so proxies and balancers do not close it as idle (ingress-nginx: 60 s). */
   SSE_HEARTBEAT_MS: ms(100).max(60_000, 'must be at most 60000 ms: proxies close idle streams after ~60 s').default(15_000),
+  /** A stream's position is pushed at most this often (the contract: at most once a second). Each push is one write per queued stream: raise it to spare a process with many streams. */
+  SSE_POSITION_INTERVAL_MS: ms(1_000).default(1_000),
   /** Every open stream's ticket is re-read this often (one pipelined read per coupon), in case a decision's message was lost. */
   SSE_RESYNC_MS: ms(1_000).default(5_000),
 

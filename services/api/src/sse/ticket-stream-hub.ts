@@ -4,7 +4,7 @@ import { couponKeys, type DecidedBatch, type StoredTicket } from '@coupons/share
 import { lookupTicket, type TicketLookup } from '../routes/tickets.ts';
 import { DecisionsSubscription, type OpenSubscriber } from './decisions-subscription.ts';
 import { ThrottledRefresh } from './throttled-refresh.ts';
-import { POSITION_INTERVAL_MS, TicketStream } from './ticket-stream.ts';
+import { TicketStream } from './ticket-stream.ts';
 
 /** Position events written per event-loop turn by a line read. */
 const POSITION_WRITES_PER_TURN = 256;
@@ -18,6 +18,8 @@ export interface TicketStreamHubOptions {
   maxStreams: number;
   /** SSE_HEARTBEAT_MS: `: ping` on every stream this often. */
   heartbeatMs: number;
+  /** SSE_POSITION_INTERVAL_MS: a stream's position is pushed at most this often (≥ 1 s). */
+  positionIntervalMs: number;
   /** SSE_RESYNC_MS: every coupon's streams re-read this often (a lost message is caught here). */
   resyncMs: number;
   /** Metrics: an event was sent (the status it carried). */
@@ -31,7 +33,7 @@ export interface TicketStreamHubOptions {
  *   final event at once, built from the message (no Redis read), and asks for a fresh read of the
  *   positions of the coupon's other streams.
  * - Positions are read per coupon, one pipelined round trip of ZRANKs (what the poll reads: the
- *   rank in the coupon's pending set) at most once a second however many batches come, never one
+ *   rank in the coupon's pending set) at most once a second (SSE_POSITION_INTERVAL_MS) however many batches come, never one
  *   call per stream per batch. A stream whose ticket is no longer in line was decided without us
  *   hearing of it: its ticket is read whole (the poll's lookup) and its final event sent.
  * - Messages can be lost (Pub/Sub is at most once: a publish that failed, a subscription that was
@@ -53,7 +55,7 @@ export class TicketStreamHub {
       batch: (batch) => this.onBatch(batch),
       resubscribed: () => this.resyncAll(),
     }, log);
-    this.refresh = new ThrottledRefresh(POSITION_INTERVAL_MS, (coupon) => this.readLine(coupon), (coupon, error) =>
+    this.refresh = new ThrottledRefresh(options.positionIntervalMs, (coupon) => this.readLine(coupon), (coupon, error) =>
       log.warn({ coupon, err: (error as Error).message }, 'ticket streams: reading the line failed (retrying)'),
     );
   }
@@ -89,7 +91,7 @@ export class TicketStreamHub {
   register(ticketId: string, res: Response, lastEventId: string | undefined): TicketStream {
     if (this.open === 0) this.startTimers();
     this.open += 1;
-    const stream = new TicketStream(ticketId, res, lastEventId, {
+    const stream = new TicketStream(ticketId, res, lastEventId, this.options.positionIntervalMs, {
       sent: (status) => this.options.onEventSent?.(status),
       closed: (closed) => this.unregister(closed),
     });

@@ -9,9 +9,6 @@ import { ticketView } from '../routes/tickets.ts';
  */
 const MAX_UNSENT_BYTES = 64 * 1024;
 
-/** Position-only changes are sent at most this often on one stream (DESIGN.md: at most once a second). */
-export const POSITION_INTERVAL_MS = 1_000;
-
 /** What a stream reports to its hub. */
 export interface StreamEvents {
   /** An event was written (`status` of the ticket it carried). */
@@ -70,6 +67,8 @@ export class TicketStream {
     readonly ticketId: string,
     private readonly res: Response,
     lastEventId: string | undefined,
+    /** Position-only changes are sent at most this often (DESIGN.md: at most once a second). */
+    private readonly positionIntervalMs: number,
     private readonly events: StreamEvents,
   ) {
     const resumed = /^\d{1,15}$/.test(lastEventId?.trim() ?? '') ? Number(lastEventId) : 0;
@@ -124,7 +123,7 @@ export class TicketStream {
   /** A fresh position from the hub's read of the coupon's line; false if it was held back (sent too recently). */
   position(rank: number, now = Date.now()): boolean {
     if (!this.last || this.ended || isFinal(this.last) || this.last.position === rank) return true;
-    if (now - this.lastSentAt < POSITION_INTERVAL_MS) return false;
+    if (now - this.lastSentAt < this.positionIntervalMs) return false;
     this.send({ ...this.last, position: rank });
     return true;
   }
