@@ -410,6 +410,39 @@ describe('components/redis-cluster scripts, against six local cluster-mode redis
   }, 60_000);
 });
 
+describe.skipIf(SKIP_RENDERING)('the rendered redis-cluster.conf', () => {
+  it("starts a real redis-server in cluster mode with the base's settings (only the paths moved to a temp dir)", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'redis-cluster-conf-'));
+    const rendered = (name: string) => (find(objects, 'ConfigMap', objects.find((object) => object.kind === 'ConfigMap' && object.metadata.name.startsWith(`${name}-`))!.metadata.name).data as Record<string, string>);
+    const base = rendered('redis-config')['redis.conf']!;
+    const cluster = rendered('redis-cluster')['redis-cluster.conf']!;
+    // The pod's paths (/data, /usr/local/etc/redis) do not exist here: the same files, pointed at the temp dir.
+    writeFileSync(path.join(dir, 'redis.conf'), base.replace(/^dir \/data$/m, `dir ${dir}`));
+    writeFileSync(
+      path.join(dir, 'redis-cluster.conf'),
+      cluster.replace(/^include \S+$/m, `include ${path.join(dir, 'redis.conf')}`).replace(/^cluster-config-file \/data\//m, `cluster-config-file ${dir}/`),
+    );
+    const directives = (file: string) => readFileSync(path.join(dir, file), 'utf8').split('\n').filter((line) => !line.startsWith('#'));
+    expect([...directives('redis.conf'), ...directives('redis-cluster.conf')].filter((line) => /\/data|\/usr\/local/.test(line))).toEqual([]);
+    const server = await startRedisServer({ extraArgs: ['--include', path.join(dir, 'redis-cluster.conf'), '--requirepass', PASSWORD, '--masterauth', PASSWORD, '--maxmemory', '200mb', '--cluster-port', String(await freePort())] });
+    try {
+      const setting = async (name: string) => ((await ask(server, (redis) => redis.config('GET', name))) as string[])[1];
+      expect(await setting('cluster-enabled')).toBe('yes');
+      expect(await setting('cluster-config-file')).toBe(`${dir}/nodes.conf`);
+      expect(await setting('cluster-preferred-endpoint-type')).toBe('hostname');
+      expect(await setting('cluster-require-full-coverage')).toBe('no');
+      expect(await setting('appendonly')).toBe('yes');
+      expect(await setting('appendfsync')).toBe('everysec');
+      expect(await setting('maxmemory-policy')).toBe('noeviction');
+      expect(await setting('masterauth')).toBe(PASSWORD);
+      expect((await clusterInfo(server)).cluster_known_nodes).toBe('1');
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('components/redis-cluster refresh-node-addresses.sh', () => {
   it("rewrites each node's IP to what its announced hostname resolves to now, and leaves the rest", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'nodes-conf-'));
