@@ -51,6 +51,8 @@ export interface BurstOptions {
   maxSeconds: number | null;
   /** --linearity: first the same event at a tenth of its size, then this one; the CPU per ticket compared. */
   linearity: boolean;
+  /** --redis-cluster: the local cluster's services on a Redis Cluster of the run's own (six nodes). */
+  redisCluster: boolean;
 }
 
 const PRESETS = {
@@ -92,6 +94,8 @@ Target
   --url URL[,URL...]    drive running API(s) instead of starting a cluster
   --database-url URL    with --url: read issued counts and wallets from this Postgres
   --api N               API processes to start (default 2)
+  --redis-cluster       the services on a local Redis Cluster of the run's own (six redis-server nodes,
+                        3 primaries + 3 replicas, REDIS_CLUSTER_NODES); memory summed over the primaries
   --workers M           worker processes to start (default 2)
   ${AUTH_FLAG_USAGE}
 Afterwards
@@ -187,6 +191,7 @@ export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
     rate: { type: 'string' },
     'max-seconds': { type: 'string' },
     linearity: { type: 'boolean' },
+    'redis-cluster': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
@@ -200,7 +205,7 @@ export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
   if (urls.length > 0 && (values.api !== undefined || values.workers !== undefined)) {
     throw new UsageError('--api and --workers start a local cluster; they cannot be combined with --url');
   }
-  for (const flag of ['private-redis', 'retention-seconds', 'ticket-ttl-seconds', 'memory', 'coupons', 'stock', 'linearity'] as const) {
+  for (const flag of ['private-redis', 'retention-seconds', 'ticket-ttl-seconds', 'memory', 'coupons', 'stock', 'linearity', 'redis-cluster'] as const) {
     if (urls.length > 0 && values[flag] !== undefined) throw new UsageError(`--${flag} configures the local cluster; it cannot be combined with --url`);
   }
   const auth = authMode(values.auth);
@@ -210,6 +215,7 @@ export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
     throw new UsageError(`--database-url must be a postgres:// URL, got ${JSON.stringify(values['database-url'])}`);
   }
 
+  if (values['redis-cluster'] && values['private-redis']) throw new UsageError('--redis-cluster runs on six private nodes already; drop --private-redis');
   if (values['sse-streams'] !== undefined && !values.sse) throw new UsageError('--sse-streams goes with --sse');
   if (values.requests !== undefined && values.resubmit !== undefined) {
     throw new UsageError('give --requests or --resubmit, not both: one follows from the other and the users');
@@ -250,7 +256,8 @@ export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
     pollConcurrency: wholeNumber('poll-concurrency', values['poll-concurrency'], 1, 1_000) ?? 64,
     requestTimeoutSeconds: wholeNumber('timeout', values.timeout, 1) ?? 10,
     jsonFile: values.json ?? null,
-    privateRedis: Boolean(values['private-redis'] || values.memory),
+    // A Redis Cluster is the run's own already (--memory on it needs no private server besides).
+    privateRedis: Boolean((values['private-redis'] || values.memory) && !values['redis-cluster']),
     memory: Boolean(values.memory),
     retentionSeconds: wholeNumber('retention-seconds', values['retention-seconds'], 1, 86_400) ?? (values.memory ? MEMORY_RETENTION_SECONDS : null),
     ticketTtlSeconds: wholeNumber('ticket-ttl-seconds', values['ticket-ttl-seconds'], MEMORY_TICKET_TTL_SECONDS, 86_400) ?? (values.memory ? MEMORY_TICKET_TTL_SECONDS : null),
@@ -261,5 +268,6 @@ export function parseBurstArgs(argv: readonly string[]): BurstOptions | 'help' {
     rate: wholeNumber('rate', values.rate, 1) ?? null,
     maxSeconds: wholeNumber('max-seconds', values['max-seconds'], 1) ?? null,
     linearity: Boolean(values.linearity),
+    redisCluster: Boolean(values['redis-cluster']),
   };
 }

@@ -25,7 +25,7 @@ export interface BurstReport {
   generator?: GeneratorMemory & { verifyMs: number };
   /** --linearity: the tenth-size run's figures against this one's. */
   linearity?: LinearityReport;
-  target: { kind: 'local'; apis: number; workers: number; auth: AuthMode } | { kind: 'url'; urls: string[] };
+  target: { kind: 'local'; apis: number; workers: number; auth: AuthMode; redisCluster?: boolean } | { kind: 'url'; urls: string[] };
   machine: { cores: number; node: string };
   verdict: RunVerdict;
   /** WARN-or-worse log lines of the local services, grouped by message. */
@@ -58,7 +58,7 @@ export function formatMemory(m: MemoryReport): string[] {
   const f = m.figures;
   const verdict = f.targetMet === null ? 'no ticket admitted' : f.targetMet ? 'met' : 'NOT met';
   const lines = [
-    `Redis memory:      ${m.redis === 'private' ? 'private redis-server' : 'shared Redis (other keys move these figures; --private-redis for exact ones)'}: ` +
+    `Redis memory:      ${m.redis === 'cluster' ? 'local Redis Cluster, summed over its 3 primaries' : m.redis === 'private' ? 'private redis-server' : 'shared Redis (other keys move these figures; --private-redis for exact ones)'}: ` +
       `${formatBytes(m.baselineBytes)} before the event, ${formatBytes(m.peakBytes)} at the peak (+${formatBytes(f.liveBytes)}), ${formatBytes(m.atLastAdmissionBytes)} right after the last admission`,
     `                   ${f.bytesPerAdmittedTicket ?? '—'} B per admitted ticket (${formatCount(m.admitted)} × 202; target ≤ ${m.targetBytesPerTicket} B: ${verdict}), ` +
       `${f.bytesPerUser ?? '—'} B per user asking (${formatCount(m.users)})`,
@@ -119,7 +119,7 @@ export function formatReport(report: BurstReport): string {
   const demand = scenario.demand.map((d) => `${d.code} ${formatCount(d.users)}`).join(', ');
   const where =
     target.kind === 'local'
-      ? `local cluster: ${target.apis} API + ${target.workers} worker processes on a fresh database, AUTH_MODE=${target.auth}`
+      ? `local cluster: ${target.apis} API + ${target.workers} worker processes on a fresh database${target.redisCluster ? ' and a local Redis Cluster (3 primaries + 3 replicas)' : ''}, AUTH_MODE=${target.auth}`
       : `running system at ${target.urls.join(', ')}`;
   const codes = Object.entries(v.statusCounts)
     .sort(([, a], [, b]) => b - a)

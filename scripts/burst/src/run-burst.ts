@@ -3,6 +3,7 @@ import { createDb } from '@coupons/shared/db';
 import { startRedisServer, waitFor, type RedisServer } from '@coupons/shared/testing';
 import type { BurstOptions } from './cli-args.ts';
 import { serviceWarnings, startLocalCluster, type LocalCluster } from '@coupons/harness/cluster';
+import type { RedisClient } from '@coupons/shared/redis';
 import { startCpuMeter } from '@coupons/harness/measure';
 import { planRequests, runLoad } from '@coupons/harness/load';
 import { createClientIdentity } from '@coupons/harness/identity';
@@ -50,7 +51,7 @@ async function checkTarget(urls: string[], codes: string[]): Promise<void> {
   if (missing.length > 0) throw new TargetError(`no coupon ${missing.join(', ')} at ${urls[0]} (GET /v1/coupons)`);
 }
 
-async function readFacts(options: BurstOptions, cluster: LocalCluster | null, urls: string[], codes: string[]): Promise<CouponFacts[]> {
+async function readFacts(options: BurstOptions, cluster: LocalCluster<RedisClient> | null, urls: string[], codes: string[]): Promise<CouponFacts[]> {
   if (cluster) return couponFactsFromPostgres(cluster.environment.db, codes);
   if (!options.databaseUrl) return couponFactsFromApi(urls[0]!, codes);
   const db = createDb(options.databaseUrl, { maxConnections: 1, applicationName: 'coupons-burst' });
@@ -64,7 +65,7 @@ async function readFacts(options: BurstOptions, cluster: LocalCluster | null, ur
 export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promise<BurstReport> {
   const { log, progress } = hooks;
   const codes = options.demand.map((d) => d.code);
-  let cluster: LocalCluster | null = null;
+  let cluster: LocalCluster<RedisClient> | null = null;
   let privateRedis: RedisServer | null = null;
   // --auth: the cluster runs in that mode, and every request proves its user the way the mode asks.
   const identity = await createClientIdentity(options.auth);
@@ -84,7 +85,7 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
     if (options.ticketTtlSeconds !== null) overrides.TICKET_TTL_SECONDS = String(options.ticketTtlSeconds);
     // --sse: every stream is a connection; each API must accept all of them with the load's own.
     if (options.sse) overrides.HTTP_MAX_CONNECTIONS = String(options.sseStreams + options.connections + 100);
-    log(`starting a local cluster: ${options.apis} API + ${options.workers} worker processes (AUTH_MODE=${identity.mode})`);
+    log(`starting a local cluster: ${options.apis} API + ${options.workers} worker processes (AUTH_MODE=${identity.mode})${options.redisCluster ? ' on a local Redis Cluster (3 primaries + 3 replicas)' : ''}`);
     try {
       cluster = await startLocalCluster({
         apis: options.apis,
@@ -92,6 +93,8 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
         overrides,
         apiEnv: identity.serverEnv,
         ...(options.ownCoupons && { coupons: options.ownCoupons }),
+        // --redis-cluster: six private nodes of its own, every process on REDIS_CLUSTER_NODES.
+        redisCluster: options.redisCluster,
         log,
         onTeardown: (undo) => void hooks.teardown.add(undo),
       });
@@ -119,8 +122,13 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
     // CPU of every process of the run, from the first request to the last poll (issue 12's figures).
     const cpuMeter = cluster
       ? await startCpuMeter({
-          processes: Object.fromEntries(cluster.services.map(({ name, process }) => [name, process.child.pid!])),
-          redis: cluster.environment.redis,
+          processes: {
+            ...Object.fromEntries(cluster.services.map(({ name, process }) => [name, process.child.pid!])),
+            // A Redis Cluster's CPU is every node's (primaries and the replicas applying their stream), from /proc: role "redis".
+            ...Object.fromEntries((cluster.redisCluster?.nodes ?? []).map((node, i) => [`redis-${i + 1}`, node.pid!])),
+          },
+          // A single server's own INFO cpu and commandstats (a Cluster client's INFO would be one arbitrary node's).
+          ...(!cluster.redisCluster && { redis: cluster.environment.redis }),
           db: cluster.environment.db,
         })
       : null;
@@ -194,7 +202,7 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
       const admitted = requests.filter((r) => r.status === 202).length;
       const users = verdict.coupons.reduce((sum, c) => sum + c.demandUsers, 0);
       memory = {
-        redis: privateRedis ? 'private' : 'shared',
+        redis: options.redisCluster ? 'cluster' : privateRedis ? 'private' : 'shared',
         baselineBytes: baseline,
         peakBytes: Math.max(peak, atLastAdmission),
         atLastAdmissionBytes: atLastAdmission,
@@ -234,12 +242,12 @@ export async function runBurst(options: BurstOptions, hooks: BurstHooks): Promis
       sent: { planned: plan.length, sent: requests.length, cutOff },
       wallets: walletRate && { ...walletRate, idsReadMs: walletsReadMs },
       generator: { ...generator, verifyMs },
-      target: cluster ? { kind: 'local', apis: options.apis, workers: options.workers, auth: options.auth } : { kind: 'url', urls },
+      target: cluster ? { kind: 'local', apis: options.apis, workers: options.workers, auth: options.auth, redisCluster: options.redisCluster } : { kind: 'url', urls },
       machine: machineInfo(),
       verdict,
       serviceWarnings: cluster ? groupWarnings(serviceWarnings(cluster)) : [],
       memory,
-      cpu: cpuReport ? burstCpu(cpuReport, requests, privateRedis !== null) : null,
+      cpu: cpuReport ? burstCpu(cpuReport, requests, privateRedis !== null || options.redisCluster) : null,
       sse,
     };
   } finally {

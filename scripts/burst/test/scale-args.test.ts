@@ -26,6 +26,13 @@ describe('burst at scale: flags', () => {
     expect(options).toMatchObject({ requests: 1_000_000, rate: 2500, maxSeconds: 600, linearity: false });
   });
 
+  it('--redis-cluster: the local cluster on a Redis Cluster of its own (no private server besides, not with --url)', () => {
+    expect(parse('--redis-cluster', '--memory')).toMatchObject({ redisCluster: true, privateRedis: false, memory: true });
+    expect(parse()).toMatchObject({ redisCluster: false });
+    expect(usageError('--redis-cluster', '--private-redis')).toMatch(/drop --private-redis/);
+    expect(usageError('--redis-cluster', '--url', 'http://127.0.0.1:3000')).toMatch(/--redis-cluster configures the local cluster/);
+  });
+
   it('splits remainders over the first coupons', () => {
     const { coupons, demand } = ownCoupons(3, 10, 7);
     expect(coupons.map((c) => c.limit)).toEqual([3, 2, 2]);
