@@ -18,6 +18,8 @@ const REPLIES: Record<RedisNotNowCode, string> = {
   MASTERDOWN: "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
   CLUSTERDOWN: 'CLUSTERDOWN The cluster is down',
   TRYAGAIN: 'TRYAGAIN Multiple keys request during rehashing of slot',
+  MOVED: 'MOVED 3999 127.0.0.1:6381',
+  ASK: 'ASK 3999 127.0.0.1:6381',
 };
 
 describe('redisRefusal: error replies that mean "not now"', () => {

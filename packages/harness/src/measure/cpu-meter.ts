@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { sql, type Kysely } from 'kysely';
-import type { RedisClient } from '@coupons/shared/redis';
+import { forEachPrimary, type RedisClient } from '@coupons/shared/redis';
 import { parseRedisInfo } from '@coupons/shared/redis';
 
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime. */
@@ -35,12 +35,23 @@ export function processCpuSeconds(pid: number): number {
 }
 
 
-/** Redis's own CPU seconds (main thread and I/O threads) and microseconds spent per command family. */
+/**
+ * Redis's own CPU seconds (main thread and I/O threads) and microseconds spent per command family;
+ * on a Redis Cluster summed over every primary (INFO names no key: each primary is asked).
+ */
 export async function redisCpu(redis: RedisClient): Promise<{ seconds: number; usecByFamily: Record<string, number>; callsByFamily: Record<string, number> }> {
-  const cpu = parseRedisInfo(await redis.info('cpu'));
-  const stats = parseRedisInfo(await redis.info('commandstats'));
+  const perPrimary = await forEachPrimary(redis, async (node) => ({ cpu: parseRedisInfo(await node.info('cpu')), stats: parseRedisInfo(await node.info('commandstats')) }));
   const usecByFamily: Record<string, number> = {};
   const callsByFamily: Record<string, number> = {};
+  let seconds = 0;
+  for (const { cpu, stats } of perPrimary) {
+    seconds += Number(cpu.used_cpu_sys ?? 0) + Number(cpu.used_cpu_user ?? 0);
+    addCommandStats(stats, usecByFamily, callsByFamily);
+  }
+  return { seconds, usecByFamily, callsByFamily };
+}
+
+function addCommandStats(stats: Record<string, string>, usecByFamily: Record<string, number>, callsByFamily: Record<string, number>): void {
   for (const [key, value] of Object.entries(stats)) {
     const command = key.replace(/^cmdstat_/, '');
     const family = commandFamily(command);
@@ -49,7 +60,6 @@ export async function redisCpu(redis: RedisClient): Promise<{ seconds: number; u
     usecByFamily[family] = (usecByFamily[family] ?? 0) + usec;
     callsByFamily[family] = (callsByFamily[family] ?? 0) + calls;
   }
-  return { seconds: Number(cpu.used_cpu_sys ?? 0) + Number(cpu.used_cpu_user ?? 0), usecByFamily, callsByFamily };
 }
 
 /** Scripts (BullMQ's and ours), blocking pops (workers waiting), reads, writes, the rest. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Result } from 'ioredis';
 import type { RedisClient } from './client.ts';
@@ -28,6 +29,9 @@ const SCRIPTS = {
 
 type ScriptName = keyof typeof SCRIPTS;
 
+/** Every registered script's command name (tests check each one runs on a Redis Cluster: one slot per call). */
+export const SCRIPT_NAMES = Object.keys(SCRIPTS) as ScriptName[];
+
 function numberOfKeys(file: string): number {
   return Number(/-(\d+)\.lua$/.exec(file)![1]);
 }
@@ -40,6 +44,11 @@ export function scriptSource(file: string): string {
 }
 
 const sources = new Map<ScriptName, string>(Object.entries(SCRIPTS).map(([name, file]) => [name as ScriptName, scriptSource(file)]));
+
+/** The SHA1 Redis knows a script by (EVALSHA, SCRIPT EXISTS). */
+export function scriptSha1(name: ScriptName): string {
+  return createHash('sha1').update(sources.get(name)!).digest('hex');
+}
 
 /** Adds the coupon commands to a connection (idempotent). */
 export function registerCommands<R extends RedisClient>(redis: R): R & CouponCommands {

@@ -1,6 +1,7 @@
 import { parseAdmissionReply, type AdmissionResult } from '../domain/admission.ts';
 import type { CouponCommands, CouponRedis, TicketProgress } from './commands.ts';
 import { decodeMirror, type CouponMirror, type MirrorFigures, type RunState } from './coupon-mirror.ts';
+import { isCluster } from './client.ts';
 import { couponKeys, ticketKey } from './keys.ts';
 
 /** One issue request, as admission (admit-4.lua) takes it. */
@@ -98,6 +99,15 @@ export function couponScripts(redis: CouponRedis, prefix: string) {
      */
     async admissionFigures(couponCodes: readonly string[]): Promise<{ pending: number; admitted: number }[]> {
       if (couponCodes.length === 0) return [];
+      if (isCluster(redis)) {
+        // A Cluster pipeline must stay within one slot: one small pipeline per coupon ({CODE}), all at once.
+        return Promise.all(
+          couponCodes.map(async (code) => {
+            const [pending, admitted] = await Promise.all([redis.zcard(keysOf(code).pending), redis.get(keysOf(code).seq)]);
+            return { pending, admitted: Number(admitted ?? 0) };
+          }),
+        );
+      }
       const pipeline = redis.pipeline();
       for (const code of couponCodes) pipeline.zcard(keysOf(code).pending).get(keysOf(code).seq);
       const replies = (await pipeline.exec()) ?? [];

@@ -1,5 +1,5 @@
 export { couponKeys, ticketKey, queuePrefix, queuePrefixes, queueWaitListKey, queueShardsKey, ISSUE_QUEUE_NAME, type CouponKeys } from './keys.ts';
-export { registerCommands, type CouponCommands, type CouponRedis } from './commands.ts';
+export { registerCommands, SCRIPT_NAMES, type CouponCommands, type CouponRedis } from './commands.ts';
 export { readTicket, type StoredTicket } from './read-ticket.ts';
 export { couponScripts, type CouponScripts, type AdmitRequest, type BatchResolution, type WalletTicket } from './coupon-scripts.ts';
 export { decodeTicket } from './ticket-hash.ts';

@@ -16,6 +16,8 @@ export const REDIS_NOT_NOW_CODES = [
   'MASTERDOWN', // a replica lost its primary and replica-serve-stale-data is off
   'CLUSTERDOWN', // the cluster cannot serve this slot
   'TRYAGAIN', // multi-key command during a slot migration
+  'MOVED', // Redis Cluster: the slot is served elsewhere (reaches us only inside a discarded MULTI)
+  'ASK', // Redis Cluster: the slot is migrating (idem)
 ] as const;
 
 export type RedisNotNowCode = (typeof REDIS_NOT_NOW_CODES)[number];
@@ -63,15 +65,27 @@ const IOREDIS_CONNECTION_MESSAGES = [
   'Connection is closed.',
   'Command timed out',
   'Command aborted due to connection close',
+  // The Cluster client (ioredis/built/cluster): no slot map or no node to send to yet.
+  "Cluster isn't ready and enableOfflineQueue options is false",
+  'None of startup nodes is available',
+  'Failed to refresh slots cache.',
 ];
+
+/**
+ * The Cluster client's message when a command was redirected or retried too often: MOVED/ASK,
+ * CLUSTERDOWN, TRYAGAIN or a closed node connection, `maxRedirections` times in a row (it retries
+ * only those, so this is always a cluster that has not settled: a failover or a resharding).
+ */
+const CLUSTER_REDIRECTIONS_EXHAUSTED = 'Too many Cluster redirections.';
 
 /** Whether an error is ioredis telling a command that it has no usable connection to Redis. */
 export function isRedisConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   // MaxRetriesPerRequestError, and AbortError for commands in flight when the connection dropped.
   if (isReplyError(error)) return false;
-  if (isRedisClientError(error)) return true;
-  return IOREDIS_CONNECTION_MESSAGES.includes(error.message);
+  // ClusterAllFailedError ("Failed to refresh slots cache."): no node answered CLUSTER SLOTS.
+  if (isRedisClientError(error) || error.name === 'ClusterAllFailedError') return true;
+  return IOREDIS_CONNECTION_MESSAGES.includes(error.message) || error.message.startsWith(CLUSTER_REDIRECTIONS_EXHAUSTED);
 }
 
 /** Redis cannot do this now (refused, or unreachable): retry later; never a bug of ours. */

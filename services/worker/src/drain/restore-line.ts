@@ -1,4 +1,4 @@
-import { ticketKey, type CouponKeys } from '@coupons/shared/redis';
+import { primaryForKey, ticketKey, type CouponKeys } from '@coupons/shared/redis';
 import { scriptsOf, type WorkerDeps } from '../worker-deps.ts';
 
 const SCAN_COUNT = 1_000;
@@ -14,10 +14,14 @@ export async function restoreLine(deps: WorkerDeps, couponCode: string, keys: Co
   const { redis, config } = deps;
   const scripts = scriptsOf(deps);
   const prefix = ticketKey(config.REDIS_PREFIX, couponCode, '');
+  // SCAN names no key: on a Redis Cluster it must go to the primary serving the coupon's slot,
+  // where all its ticket hashes live ({CODE}); a slot that moves meanwhile fails the drain, which retries.
+  const node = primaryForKey(redis, keys.pending)?.node;
+  if (!node) throw new Error(`no known primary serves the slot of ${keys.pending} yet`);
   let restored = 0;
   let cursor = '0';
   do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', SCAN_COUNT);
+    const [next, found] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', SCAN_COUNT);
     cursor = next;
     const ticketIds = found.map((key) => key.slice(prefix.length));
     const scores = await Promise.all(ticketIds.map((ticketId) => redis.zscore(keys.pending, ticketId)));
