@@ -3,9 +3,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { loadConfig } from '@coupons/shared/config';
 import { createDb } from '@coupons/shared/db';
-import { registerCommands } from '@coupons/shared/redis';
+import { couponKeys, queueWaitListKey, registerCommands, replicaAckMarkerKey } from '@coupons/shared/redis';
 import { checkPostgres, connectRedis, onShutdownSignal, redisTarget, runMain } from '@coupons/shared/runtime';
-import { openIssueQueues, recordQueueShards } from '@coupons/shared/queue';
+import { openIssueQueues, recordQueueShards, shardOfCoupon } from '@coupons/shared/queue';
 import { createApp } from './app.ts';
 import { listen, listenOps } from './http/server-limits.ts';
 import { API_DB_POOL_SIZE, API_READINESS_DB_POOL_SIZE } from './pool-sizes.ts';
@@ -33,6 +33,15 @@ await runMain('api', async (log) => {
       timeoutMs: config.ADMISSION_REPLICA_TIMEOUT_MS,
       retryAfterSeconds: config.RETRY_AFTER_SECONDS,
       channel: `${config.REDIS_PREFIX}:replica-ack`,
+      // A Redis Cluster: WAIT on the primaries of the coupon's slot and of its queue shard's slot.
+      ...(config.REDIS_CLUSTER_NODES
+        ? {
+            cluster: {
+              slotKeys: (code: string) => [couponKeys(config.REDIS_PREFIX, code).meta, queueWaitListKey(config.REDIS_PREFIX, shardOfCoupon(code, config.QUEUE_SHARDS), config.QUEUE_SHARDS)],
+              markerKey: (slotKey: string) => replicaAckMarkerKey(config.REDIS_PREFIX, slotKey),
+            },
+          }
+        : {}),
     });
     await replicaAck.ready();
   }

@@ -1,4 +1,4 @@
-export { couponKeys, ticketKey, queuePrefix, queuePrefixes, queueWaitListKey, queueShardsKey, ISSUE_QUEUE_NAME, type CouponKeys } from './keys.ts';
+export { couponKeys, ticketKey, queuePrefix, queuePrefixes, queueWaitListKey, queueShardsKey, replicaAckMarkerKey, ISSUE_QUEUE_NAME, type CouponKeys } from './keys.ts';
 export { registerCommands, SCRIPT_NAMES, type CouponCommands, type CouponRedis } from './commands.ts';
 export { readTicket, type StoredTicket } from './read-ticket.ts';
 export { couponScripts, type CouponScripts, type AdmitRequest, type BatchResolution, type WalletTicket } from './coupon-scripts.ts';

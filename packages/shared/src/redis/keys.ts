@@ -74,5 +74,15 @@ export function queueShardsKey(prefix: string): string {
   return `${prefix}:queue-shards`;
 }
 
+/**
+ * The durable admission's marker on a Redis Cluster (services/api/src/admission/replica-ack.ts): a
+ * key in the same slot as `slotKey` (its hash tag), written on that slot's primary before WAIT.
+ */
+export function replicaAckMarkerKey(prefix: string, slotKey: string): string {
+  const tag = /\{([^}]+)\}/.exec(slotKey)?.[1];
+  if (!tag) throw new Error(`${slotKey} has no hash tag: its slot has no marker key`);
+  return `${prefix}:{${tag}}:replica-ack`;
+}
+
 /** The one queue every issue request goes through. */
 export const ISSUE_QUEUE_NAME = 'issue-requests';

@@ -83,7 +83,7 @@ function heldWallet(wallet: IssuedWallet): Admitted {
 export async function admitIssueRequest(deps: AdmissionDeps, couponCode: string, userId: string): Promise<Admitted | SoldOut> {
   const { config, scripts, db, catalog, metrics, replicaAck } = deps;
   // Taken before any write of this request, so the confirmation covers all of them.
-  const replication = replicaAck?.begin();
+  const replication = replicaAck?.begin(couponCode);
   const coupon = await catalog.find(couponCode);
   if (!coupon) throw new HttpError('COUPON_NOT_FOUND');
 

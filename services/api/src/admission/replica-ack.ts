@@ -1,4 +1,4 @@
-import type { RedisClient } from '@coupons/shared/redis';
+import { primaryForKey, type RedisClient } from '@coupons/shared/redis';
 import { HttpError } from '../errors/http-error.ts';
 
 /**
@@ -27,6 +27,18 @@ import { HttpError } from '../errors/http-error.ts';
  * holds only if neither has reconnected since, and both are on the server (run_id) the marker was
  * acknowledged on. Otherwise: ReplicaAckError, 503 UNAVAILABLE, and the client retries (the
  * dedupe answers its ticket if the admission did survive).
+ *
+ * On a Redis Cluster (REDIS_CLUSTER_NODES) the admission writes on up to two primaries: the one
+ * serving the coupon's slot (`{CODE}`: the admit script) and the one serving its queue shard's
+ * slot (Queue.add); each has its own replication stream, and WAIT must run on that very node. So
+ * `begin(couponCode)` notes which primary serves each of the admission's slots (`slotKeys`, as
+ * the ack connection's slot map says), and the confirmation sends, on each such primary's node
+ * connection, a marker write of a key in the same slot (a PUBLISH is not replicated in cluster
+ * mode: it travels the cluster bus) and WAIT. It holds only if every slot is still served by the
+ * primary noted at `begin` and each WAIT was acknowledged. A primary that died is unreachable; a
+ * promoted replica is another address (and has no replica of its own until one is re-attached);
+ * a demoted one answers MOVED to the marker: each is a 503, never a false confirmation. Rounds are
+ * group commits per primary, as above.
  *
  * What it does not give: the replica has the writes in memory (and in its AOF per its own fsync
  * policy), not necessarily on disk; and with several replicas, Sentinel could promote one that
@@ -91,6 +103,8 @@ class TrackedConnection {
 /** What `begin()` hands out: the write connections' generations before the writes. */
 export interface ReplicaAckToken {
   readonly generations: readonly number[];
+  /** Cluster mode: each slot key of the admission → the address of the primary serving it at `begin` (undefined: unknown). */
+  readonly primaries?: ReadonlyMap<string, string | undefined>;
 }
 
 export interface ReplicaAckOptions {
@@ -106,6 +120,15 @@ export interface ReplicaAckOptions {
   retryAfterSeconds: number;
   /** The marker's PUBLISH channel (nobody subscribes; a channel, not a key). */
   channel: string;
+  /**
+   * Cluster mode (the ack connection is a Cluster client): a key of each slot an admission for
+   * `couponCode` writes (its coupon's, its queue shard's), and the marker key written on the
+   * primary of a slot key's slot (same hash tag, so the same slot).
+   */
+  cluster?: {
+    slotKeys(couponCode: string): string[];
+    markerKey(slotKey: string): string;
+  };
 }
 
 export interface ReplicaAckStats {
@@ -138,12 +161,18 @@ export class ReplicaAck {
 
   /** Resolves once every connection's server is known (so the first admissions do not 503). */
   async ready(): Promise<void> {
+    // A Cluster client's INFO goes to any one node: no run_id to learn, the slot map decides (see above).
+    if (this.options.cluster) return;
     await Promise.all([this.ack, ...this.writers].map((connection) => connection.known()));
   }
 
   /** Call before the admission's first write. */
-  begin(): ReplicaAckToken {
-    return { generations: this.writers.map((writer) => writer.generation) };
+  begin(couponCode?: string): ReplicaAckToken {
+    const generations = this.writers.map((writer) => writer.generation);
+    const { cluster } = this.options;
+    if (!cluster || couponCode === undefined) return { generations };
+    const ack = this.options.ackConnection;
+    return { generations, primaries: new Map(cluster.slotKeys(couponCode).map((key) => [key, primaryForKey(ack, key)?.address])) };
   }
 
   /**
@@ -168,6 +197,10 @@ export class ReplicaAck {
       while (this.waiting.length > 0) {
         const batch = this.waiting;
         this.waiting = [];
+        if (this.options.cluster) {
+          await this.clusterRounds(batch);
+          continue;
+        }
         const outcome = await this.round();
         for (const waiter of batch) this.settle(waiter, outcome);
       }
@@ -195,6 +228,57 @@ export class ReplicaAck {
       return { runId };
     } catch (error) {
       return { failure: `WAIT failed: ${(error as Error).message.split('\n')[0]}` };
+    }
+  }
+
+  /** Cluster mode: one marker + WAIT per primary the batch's admissions wrote on, all at once. */
+  private async clusterRounds(batch: Waiter[]) {
+    const { cluster } = this.options;
+    const ack = this.options.ackConnection;
+    // address → a slot key it served at begin (its marker goes in that slot).
+    const byAddress = new Map<string, string>();
+    for (const waiter of batch) {
+      for (const [key, address] of waiter.token.primaries ?? []) if (address && !byAddress.has(address)) byAddress.set(address, key);
+    }
+    const outcomes = new Map<string, string | undefined>();
+    await Promise.all(
+      [...byAddress].map(async ([address, key]) => {
+        this.stats.rounds++;
+        const now = primaryForKey(ack, key);
+        if (now?.address !== address) {
+          outcomes.set(address, `the slot of ${key} moved from ${address} to ${now?.address ?? 'no known primary'}`);
+          return;
+        }
+        try {
+          const replicas = this.options.replicas ?? 1;
+          // On that node's own connection: a keyed write in the slot, then WAIT for it.
+          const [, acknowledged] = await Promise.all([now.node.set(cluster!.markerKey(key), '1', 'PX', 60_000), now.node.wait(replicas, this.options.timeoutMs)]);
+          outcomes.set(address, acknowledged < replicas ? `${acknowledged} replica(s) of ${address} acknowledged within ${this.options.timeoutMs} ms` : undefined);
+        } catch (error) {
+          outcomes.set(address, `WAIT on ${address} failed: ${(error as Error).message.split('\n')[0]}`);
+        }
+      }),
+    );
+    for (const waiter of batch) {
+      let failure: string | undefined;
+      const primaries = waiter.token.primaries;
+      if (!primaries) failure = 'no coupon given to begin(): the slots written are unknown';
+      for (const [key, address] of primaries ?? []) {
+        failure ??= address === undefined ? `no known primary served the slot of ${key} at the admission` : outcomes.get(address);
+      }
+      const moved = this.writers.findIndex((writer, i) => writer.generation !== waiter.token.generations[i]);
+      if (!failure && moved >= 0) failure = `write connection ${moved} reconnected`;
+      this.finish(waiter, failure);
+    }
+  }
+
+  private finish(waiter: Waiter, failure: string | undefined) {
+    if (failure) {
+      this.stats.failed++;
+      waiter.reject(new ReplicaAckError(this.options.retryAfterSeconds, failure));
+    } else {
+      this.stats.confirmed++;
+      waiter.resolve();
     }
   }
 
