@@ -1,7 +1,7 @@
 // 11. Redis Cluster failover: six private redis-server nodes, three primaries and a replica of
 // each (startRedisCluster); every service connects with REDIS_CLUSTER_NODES (ioredis Cluster).
 // The scenario's coupons are chosen so their hash tags spread over all three primaries; the
-// primary serving the first one is SIGKILLed mid-burst and its replica promoted by the cluster
+// primary serving the one with the most room is SIGKILLed mid-burst and its replica promoted by the cluster
 // itself (cluster-node-timeout). Clients follow MOVED/ASK; while the slots move, CLUSTERDOWN and
 // TRYAGAIN must be answered 503 with Retry-After, never 500. Replication is asynchronous: the
 // promoted replica may lack the last admissions, a Redis gone back in time for those coupons,
@@ -10,7 +10,7 @@
 // With ADMISSION_DURABILITY=replica (a 202 only after WAIT 1 on the key's primary), none may be lost.
 import { createRedis, redisTarget } from '@coupons/shared/runtime';
 import { registerCommands, ticketKey } from '@coupons/shared/redis';
-import { startRedisCluster, type RedisClusterTopology, type RedisServer } from '@coupons/shared/testing';
+import { startRedisCluster, waitFor, type RedisClusterTopology, type RedisServer } from '@coupons/shared/testing';
 import { countLostAdmissions } from '@coupons/harness/verify';
 import type { RecordedRequest } from '@coupons/harness/load';
 import type { ChaosCluster, CouponSpec } from '../cluster.ts';
@@ -30,11 +30,29 @@ async function couponSlot(node: RedisServer, code: string): Promise<number> {
 }
 
 /**
+ * Waits until a live node other than `victim` serves `slot` and every live node reports
+ * cluster_state:ok. (The topology's own waitForPromotion trusts the replica set it read right
+ * after the create, when a node's view may still list the replicas-to-be as slotless primaries.)
+ */
+async function waitForNewPrimary(topology: RedisClusterTopology, slot: number, victim: RedisServer, timeoutMs: number): Promise<RedisServer> {
+  const promoted = await waitFor(
+    async () => {
+      const owner = await topology.primaryOfSlot(slot).catch(() => undefined);
+      return owner && owner !== victim && owner.running ? owner : undefined;
+    },
+    { timeoutMs, intervalMs: 100, message: `another node to serve slot ${slot} after :${victim.port} was killed` },
+  );
+  await topology.waitUntilOk(timeoutMs);
+  return promoted;
+}
+
+/**
  * One coupon per primary (codes `${tag}0`, `${tag}1`, … until each of the three has one), with the
  * sizes' limits and demand in turn: every primary serves a coupon the burst asks for.
  */
 export async function couponsOverPrimaries(topology: RedisClusterTopology, tag: string, sizes: Sizes): Promise<{ coupons: (CouponSpec & { users: number; primary: number })[] }> {
-  const primaries = (await topology.roles()).filter((role) => role.role === 'master').map((role) => role.node);
+  // The primaries that serve slots (a node's view right after the create may still list a replica-to-be as a slotless master).
+  const primaries = (await topology.roles()).filter((role) => role.role === 'master' && role.slots.length > 0).map((role) => role.node);
   const chosen = new Map<RedisServer, string>();
   for (let i = 0; chosen.size < primaries.length && i < 1_000; i++) {
     const code = `${tag}${i}`;
@@ -114,19 +132,33 @@ function clusterFailover(durability: 'async' | 'replica'): Scenario {
       const notes: string[] = [];
 
       const load = startBurst(cluster, demand, { ...ctx.sizes.burst, rate: ctx.sizes.burst.rate / 2 });
-      await answeredShare(load, 0.35);
-      const victim = await topology.primaryOfSlot(await couponSlot(topology.nodes[0]!, coupons[0]!.code));
+      // Early enough that the coupon with the most room is still admitting (at 35 % a 200-coupon line had sold out).
+      await answeredShare(load, 0.2);
+      // The primary of the coupon with the most room: at 20 % of the burst it is still admitting and deciding.
+      const busiest = coupons.reduce((most, c) => (c.limit > most.limit ? c : most));
+      const slot = await couponSlot(topology.nodes[0]!, busiest.code);
+      const victim = await topology.primaryOfSlot(slot);
       const replication = await victim.info('replication');
       await topology.kill(victim);
       const killedAt = Date.now();
       const truthAtKill = await postgresHighWater(cluster, codes);
-      const promoted = await topology.waitForPromotion(victim, 60_000);
+      const promoted = await waitForNewPrimary(topology, slot, victim, 60_000);
       const promotedAt = Date.now();
       ctx.log(`primary :${victim.port} (${coupons.filter((c) => c.primary === victim.port).map((c) => c.code).join(', ')}) SIGKILLed; :${promoted.port} promoted, cluster_state:ok after ${seconds(promotedAt - killedAt)}`);
       // Its picture of the coupons as promoted, before anything heals it.
       const reader = clusterClient();
       ctx.defer(async () => reader.disconnect());
       const { picture } = await whatClusterHolds(reader, cluster, codes, []);
+      // As Kubernetes restarts the pod: the killed node comes back on its own dir (nodes.conf, AOF) and
+      // rejoins as the promoted node's replica, so that shard has a replica again (WAIT 1 needs one).
+      const rejoined = (async () => {
+        await victim.restart();
+        return waitFor(async () => ((await topology.roles()).some((role) => role.node === victim && role.role === 'slave') ? Date.now() - promotedAt : 0), {
+          timeoutMs: 60_000,
+          intervalMs: 200,
+          message: `:${victim.port} back as a replica`,
+        }).catch(() => null);
+      })();
       const recovery = Promise.all([
         healsAfter(cluster, codes, killedAt, 30_000),
         firstBatchAfter(cluster, promotedAt, {}, 30_000, idleWhenDone(cluster, codes, load.done)),
@@ -134,6 +166,8 @@ function clusterFailover(durability: 'async' | 'replica'): Scenario {
       ]);
       const observation = await finishBurst(ctx, cluster, load.done, codes);
       const [heals, firstBatch, ready] = await recovery;
+      const rejoinedMs = await rejoined;
+      if (rejoinedMs === null) notes.push(`the killed node :${victim.port}, restarted, did not rejoin as a replica within 60 s`);
       if (ready === null) violations.push('an API did not report ready within 30 s after the failover');
       const wallets = await explainWallets(cluster, codes, observation);
       notes.push(...wallets.notes);
@@ -150,7 +184,7 @@ function clusterFailover(durability: 'async' | 'replica'): Scenario {
       const unavailable = observation.requests.filter((r) => r.status === 503).length;
       notes.push(
         `primary :${victim.port} SIGKILLed at replication offset ${replication.master_repl_offset} with ${replication.connected_slaves} replica(s); :${promoted.port} promoted and every node ok after ${seconds(failoverMs)}; ` +
-          `APIs ready ${seconds(ready)}, first batch ${seconds(firstBatch)} after; ${unavailable} answers 503 meanwhile`,
+          `APIs ready ${seconds(ready)}, first batch ${seconds(firstBatch)} after; the killed node restarted and back as a replica ${seconds(rejoinedMs)} after; ${unavailable} answers 503 in the run`,
         `${counted.acknowledged} admissions acknowledged (202) before the promotion: ${counted.survivedInRedis} in the cluster after it, ${counted.survivedAsWallet} only as a wallet, LOST ${counted.lost.size}`,
         `the cluster vs Postgres right after the promotion: ${describeRewind(picture, truthAtKill)}; healed: ${codes.map((code) => `${code} ${heals[code] ? `${seconds(heals[code]!.ms)} after the kill (${heals[code]!.why ?? '?'})` : 'not needed or never'}`).join(', ')}`,
       );
@@ -167,6 +201,7 @@ function clusterFailover(durability: 'async' | 'replica'): Scenario {
           durability,
           killedPort: victim.port,
           promotedPort: promoted.port,
+          rejoinedAsReplicaMs: rejoinedMs,
           coupons,
           failoverMs,
           apiReadyMs: ready,

@@ -149,17 +149,19 @@ export async function explainWallets(cluster: ChaosCluster, codes: string[], obs
   const unexplained: Record<string, number> = {};
   for (const wallet of wallets.filter((w) => !seenIssued.has(w.id))) {
     const answers = observation.requests.filter((r) => r.userId === wallet.user_id && r.couponCode === wallet.code);
+    let askedAgain = '';
     if (answers.length > 0 && answers.every((r) => r.status === 0 || r.status >= 500)) {
       const again = await issueRequest(cluster.apiUrls[0]!, wallet.code, wallet.user_id, 10_000);
       if (again.status === 200 && again.ticketId === wallet.id) {
         silentWinners[wallet.code] = (silentWinners[wallet.code] ?? 0) + 1;
         continue;
       }
+      askedAgain = `; asked again: ${again.status}${again.code ? ` ${again.code}` : ''}${again.ticketId && again.ticketId !== wallet.id ? ' (another ticket)' : ''}`;
     }
     const fields = await redis.hgetall(ticketKey(config.REDIS_PREFIX, wallet.code, wallet.id));
     const hash = Object.keys(fields).length === 0 ? 'no ticket hash' : `ticket hash {${Object.keys(fields).sort().join(',')}} status=${fields.status}`;
     const poll = polled.get(wallet.id);
-    const key = `${wallet.code}: ${hash}; poll ${poll ? (poll.lastPollStatus ?? 'none') : 'n/a (not a ticket any answer carried)'}; the user's answers ${[...new Set(answers.map((a) => `${a.status}${a.code ? ` ${a.code}` : ''}`))].join('/') || 'none'}`;
+    const key = `${wallet.code}: ${hash}; poll ${poll ? (poll.lastPollStatus ?? 'none') : 'n/a (not a ticket any answer carried)'}; the user's answers ${[...new Set(answers.map((a) => `${a.status}${a.code ? ` ${a.code}` : ''}`))].join('/') || 'none'}${askedAgain}`;
     unexplained[key] = (unexplained[key] ?? 0) + 1;
   }
   const notes = Object.entries(unexplained).map(([state, n]) => `wallet without an issued ticket ×${n}: ${state}`);
