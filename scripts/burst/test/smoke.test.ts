@@ -41,3 +41,21 @@ it('pnpm burst --auth jwt --smoke: every request carries a bearer token minted f
   // No request was refused for its identity: every answer is an admission, a resubmission or SOLD_OUT.
   expect(Object.keys(report.verdict.statusCounts).filter((status) => status.startsWith('401'))).toEqual([]);
 });
+
+it('pnpm burst --sse --smoke: every ticket followed over its event stream (real API and worker processes) to its final event, every invariant holds', { timeout: 180_000 }, async () => {
+  const jsonFile = join(dir, 'report-sse.json');
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/burst/src/main.ts', '--smoke', '--sse', '--json', jsonFile], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, INIT_CWD: REPO_ROOT },
+  });
+  expect(stdout).toContain('Tickets over SSE:');
+  expect(stdout).toContain('Invariants: all hold');
+  const report = JSON.parse(await readFile(jsonFile, 'utf8')) as BurstReport;
+  expect(report.verdict.ok).toBe(true);
+  expect(report.verdict.coupons[0]).toMatchObject({ code: 'A0001', issued: 300, limit: 300, inversions: 0, unfinishedTickets: 0 });
+  const tickets = report.verdict.tickets;
+  // One stream per ticket at least, and at least its final event on each (nothing polled).
+  expect(report.sse!.streamRequests).toBeGreaterThanOrEqual(tickets);
+  expect(report.sse!.events).toBeGreaterThanOrEqual(tickets);
+  expect(report.sse!.pollsAvoided).toBeGreaterThanOrEqual(tickets);
+});
