@@ -16,4 +16,13 @@ describe('planRequests', () => {
     // Interleaved, not coupon after coupon.
     expect(plan.slice(0, 100).some((r) => r.couponCode === 'B0001')).toBe(true);
   });
+
+  it('without resubmissions: each user exactly once, interleaved (the million-user plan)', () => {
+    const plan = planRequests([{ code: 'M0001', users: 3000 }, { code: 'M0002', users: 2000 }], 5000);
+    expect(plan).toHaveLength(5000);
+    expect(plan.every((r) => !r.resubmission)).toBe(true);
+    expect(new Set(plan.map((r) => r.userId)).size).toBe(5000);
+    expect(plan.filter((r) => r.couponCode === 'M0002')).toHaveLength(2000);
+    expect(plan.slice(0, 100).some((r) => r.couponCode === 'M0002')).toBe(true);
+  });
 });
