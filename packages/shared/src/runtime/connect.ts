@@ -107,6 +107,9 @@ export function clusterOptionsFor(target: RedisTarget, options: RedisOptions = {
     retryDelayOnClusterDown: 100,
     retryDelayOnTryAgain: 100,
     slotsRefreshTimeout: 2_000,
+    // The slot map is otherwise refreshed only when a routed command meets MOVED or a closed node;
+    // what goes to a node directly (WAIT, SCAN: primaryForKey) relies on this refresh too.
+    slotsRefreshInterval: 2_000,
     dnsLookup: (address, callback) => callback(null, address),
     redisOptions: {
       ...perNode,

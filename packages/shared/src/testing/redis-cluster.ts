@@ -38,6 +38,8 @@ export interface ClusterNodeRole {
   node: RedisServer;
   id: string;
   role: 'master' | 'slave';
+  /** A replica's primary (its node id); undefined for a primary. */
+  masterId?: string;
   /** Slot ranges a primary serves, inclusive ([] for a replica). */
   slots: [number, number][];
 }
@@ -56,15 +58,16 @@ export interface RedisClusterOptions {
 }
 
 /** One CLUSTER NODES line: id, address, flags, master, ping, pong, epoch, link, slots… */
-function parseClusterNodes(text: string): { id: string; port: number; flags: string[]; slots: [number, number][] }[] {
+function parseClusterNodes(text: string): { id: string; port: number; flags: string[]; masterId?: string; slots: [number, number][] }[] {
   return text
     .trim()
     .split('\n')
     .filter(Boolean)
     .map((line) => {
-      const [id, address, flags, , , , , , ...slots] = line.split(' ');
+      const [id, address, flags, master, , , , , ...slots] = line.split(' ');
       return {
         id: id!,
+        ...(master && master !== '-' ? { masterId: master } : {}),
         port: Number(/:(\d+)@/.exec(address!)?.[1]),
         flags: flags!.split(','),
         slots: slots
@@ -107,7 +110,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       const text = (await withClient(live()[0]!.port, (redis) => redis.cluster('NODES'))) as string;
       return parseClusterNodes(text)
         .filter((entry) => !entry.flags.includes('fail') && !entry.flags.includes('fail?') && byPort(entry.port)?.running)
-        .map((entry) => ({ node: byPort(entry.port)!, id: entry.id, role: entry.flags.includes('master') ? 'master' : 'slave', slots: entry.slots }));
+        .map((entry) => ({ node: byPort(entry.port)!, id: entry.id, role: entry.flags.includes('master') ? 'master' : 'slave', ...(entry.masterId ? { masterId: entry.masterId } : {}), slots: entry.slots }));
     },
     async primaryOfSlot(slot) {
       const owner = (await topology.roles()).find((role) => role.role === 'master' && role.slots.some(([from, to]) => slot >= from && slot <= to));
@@ -164,6 +167,8 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
             '--cluster-config-file', 'nodes.conf',
             '--cluster-node-timeout', String(nodeTimeoutMs),
             '--cluster-port', String(busPort),
+            // A replica (a new one, or a killed primary back as one) syncs at once, not after 5 s.
+            '--repl-diskless-sync-delay', '0',
             ...(options.server?.extraArgs ?? []),
           ],
         }),
@@ -181,7 +186,23 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       intervalMs: 100,
       message: 'every node to know every other',
     });
-    formedReplicas = new Set((await topology.roles()).filter((role) => role.role === 'slave').map((role) => role.node));
+    // Which nodes are replicas, once the node asked has heard of every CLUSTER REPLICATE (gossip: a
+    // replica is briefly seen as a primary without slots, and one missed here could never count as promoted).
+    const replicas = await waitFor(
+      async () => {
+        const found = (await topology.roles()).filter((role) => role.role === 'slave').map((role) => role.node);
+        return found.length === primaries * replicasPerPrimary ? found : undefined;
+      },
+      { timeoutMs, intervalMs: 100, message: `all ${primaries * replicasPerPrimary} replicas to be seen as replicas` },
+    );
+    formedReplicas = new Set(replicas);
+    // A replica that has not finished its first sync cannot be promoted (its data age is unbounded),
+    // and a WAIT finds no replica: hand the cluster over only once every replica is in sync.
+    await waitFor(async () => (await Promise.all([...formedReplicas].map((node) => node.info('replication')))).every((info) => info.master_link_status === 'up'), {
+      timeoutMs,
+      intervalMs: 100,
+      message: 'every replica to finish its first sync with its primary',
+    });
     return topology;
   } catch (error) {
     await topology.close();

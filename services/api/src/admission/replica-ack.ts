@@ -241,12 +241,15 @@ export class ReplicaAck {
       for (const [key, address] of waiter.token.primaries ?? []) if (address && !byAddress.has(address)) byAddress.set(address, key);
     }
     const outcomes = new Map<string, string | undefined>();
+    // A slot with no known primary at begin: the ack connection's slot map is behind (a failover).
+    if (batch.some((waiter) => [...(waiter.token.primaries?.values() ?? [])].includes(undefined))) this.refreshSlots();
     await Promise.all(
       [...byAddress].map(async ([address, key]) => {
         this.stats.rounds++;
         const now = primaryForKey(ack, key);
         if (now?.address !== address) {
           outcomes.set(address, `the slot of ${key} moved from ${address} to ${now?.address ?? 'no known primary'}`);
+          this.refreshSlots();
           return;
         }
         try {
@@ -255,7 +258,9 @@ export class ReplicaAck {
           const [, acknowledged] = await Promise.all([now.node.set(cluster!.markerKey(key), '1', 'PX', 60_000), now.node.wait(replicas, this.options.timeoutMs)]);
           outcomes.set(address, acknowledged < replicas ? `${acknowledged} replica(s) of ${address} acknowledged within ${this.options.timeoutMs} ms` : undefined);
         } catch (error) {
+          // MOVED (the node was demoted), or the node is gone: learn the new slot map for the next admissions.
           outcomes.set(address, `WAIT on ${address} failed: ${(error as Error).message.split('\n')[0]}`);
+          this.refreshSlots();
         }
       }),
     );
@@ -270,6 +275,12 @@ export class ReplicaAck {
       if (!failure && moved >= 0) failure = `write connection ${moved} reconnected`;
       this.finish(waiter, failure);
     }
+  }
+
+  /** Asks the ack Cluster client for the current slot map now (it refreshes by itself only on routed commands and every 2 s). */
+  private refreshSlots() {
+    const ack = this.options.ackConnection as { refreshSlotsCache?: (callback?: (error?: Error) => void) => void };
+    ack.refreshSlotsCache?.(() => {});
   }
 
   private finish(waiter: Waiter, failure: string | undefined) {
