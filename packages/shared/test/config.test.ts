@@ -119,6 +119,28 @@ describe('loadConfig', () => {
   });
 });
 
+describe('loadConfig: Redis Cluster (REDIS_CLUSTER_NODES)', () => {
+  it('parses the nodes; unset means one server, as before', () => {
+    expect(loadConfig({}).REDIS_CLUSTER_NODES).toBeUndefined();
+    const config = loadConfig({ REDIS_CLUSTER_NODES: 'redis-cluster-0.redis-cluster:6379,10.0.0.7:7001', REDIS_URL: 'rediss://app:s3cret@ignored:6379' });
+    expect(config.REDIS_CLUSTER_NODES).toEqual([
+      { host: 'redis-cluster-0.redis-cluster', port: 6379 },
+      { host: '10.0.0.7', port: 7001 },
+    ]);
+  });
+
+  it.each([
+    [{ REDIS_CLUSTER_NODES: 'redis-cluster-0' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: 'a:6379,b:70000' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: 'a:6379', REDIS_SENTINELS: 's:26379' }, 'not both'],
+    [{ REDIS_CLUSTER_NODES: 'a:6379', REDIS_URL: 'redis://127.0.0.1:6379/3' }, 'only database 0'],
+  ])('refuses %j with one line (%s)', (env, expected) => {
+    const error = configErrorFrom(env);
+    expect(error.message).not.toMatch(/[\r\n]/);
+    expect(error.message).toContain(expected);
+  });
+});
+
 describe('loadConfig: Redis high availability (Sentinel, durable admission)', () => {
   it('defaults to no sentinels and async admission', () => {
     const config = loadConfig({});
