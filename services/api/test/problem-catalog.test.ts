@@ -21,11 +21,12 @@ function sourceFiles(dir = SRC): { path: string; text: string }[] {
 /** Quoted SCREAMING_SNAKE strings: how a problem code is written at a call site. */
 const codeLiterals = (text: string): string[] => [...text.matchAll(/['"]([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)['"]/g)].map((m) => m[1]!);
 
-/** SCREAMING strings in the source that are not problem codes: the socket errno codes dependency-failure.ts recognises, and OpenAPI's bearer format (auth/identity-modes.ts). */
-// Uppercase literals that are not problem codes: socket error codes, HTTP methods, JWT algorithm names.
+// Uppercase literals that are not problem codes: socket error codes, HTTP methods, JWT algorithm
+// names, Redis command options (SET … PX).
 const NOT_PROBLEM_CODES = new Set([
   'JWT', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN', 'ENETUNREACH',
   'GET', 'HEAD', 'RS256', 'ES256', 'ES384', 'ES512',
+  'PX',
   // Configuration variables (a Pick<Config, …> names them).
   ...Object.keys(configFields.shape),
 ]);
