@@ -370,6 +370,12 @@ describe('components/redis-cluster scripts, against six local cluster-mode redis
     const before = await topology(nodes);
     const primary = before.find((entry) => entry.role === 'master')!;
     const replica = before.find((entry) => entry.master === primary.id)!;
+    // The handover needs the replica's link up as the primary sees it (a loaded machine may still be syncing it).
+    const primaryNode = nodes.find((node) => node.port === primary.port)!;
+    await waitFor(
+      async () => ((await ask(primaryNode, (redis) => redis.call('CLUSTER', 'REPLICAS', primary.id!))) as string[]).some((line) => line.split(' ')[7] === 'connected'),
+      { timeoutMs: 30_000, intervalMs: 100, message: 'the primary to see its replica connected' },
+    );
     const run = await runScript('pre-stop.sh', [], { REDIS_PORT: String(primary.port), HANDOVER_SECONDS: '20' });
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`now a replica of 127.0.0.1:${replica.port}`);
