@@ -255,7 +255,7 @@ export class ReplicaAck {
         try {
           const replicas = this.options.replicas ?? 1;
           // On that node's own connection: a keyed write in the slot, then WAIT for it.
-          const [, acknowledged] = await Promise.all([now.node.set(cluster!.markerKey(key), '1', 'PX', 60_000), now.node.wait(replicas, this.options.timeoutMs)]);
+          const [, acknowledged] = await Promise.all([now.node.psetex(cluster!.markerKey(key), 60_000, '1'), now.node.wait(replicas, this.options.timeoutMs)]);
           outcomes.set(address, acknowledged < replicas ? `${acknowledged} replica(s) of ${address} acknowledged within ${this.options.timeoutMs} ms` : undefined);
         } catch (error) {
           // MOVED (the node was demoted), or the node is gone: learn the new slot map for the next admissions.
