@@ -17,7 +17,7 @@ import type { ChaosCluster, CouponSpec } from '../cluster.ts';
 import type { Scenario, Sizes } from '../scenario.ts';
 import { answeredShare, startBurst } from '../traffic.ts';
 import { apisReadyAfter, explainWallets, finishBurst, firstBatchAfter, idleWhenDone, seconds } from './common.ts';
-import { acknowledgedBefore, describeRewind, healsAfter, postgresHighWater, type RedisPicture } from './rewind.ts';
+import { acknowledgedBefore, describeHeals, describeRewind, failoverRecoveryMs, healsAfter, postgresHighWater, type RedisPicture } from './rewind.ts';
 
 const SLOW_BATCHES = { BATCH_SIZE: '5', FAULT_DELAY_BEFORE_COMMIT_MS: '150' };
 
@@ -179,14 +179,13 @@ function clusterFailover(durability: 'async' | 'replica'): Scenario {
         violations.push(`${counted.lost.size} acknowledged admissions (202) lost in ADMISSION_DURABILITY=replica mode: neither in the cluster after the failover nor a wallet`);
       }
       const failoverMs = promotedAt - killedAt;
-      const healMs = Object.values(heals).filter((h) => h !== null).map((h) => h!.ms);
-      const recoverMs = ready === null || firstBatch === null ? null : Math.max(failoverMs + ready, failoverMs + firstBatch, ...healMs);
+      const recoverMs = failoverRecoveryMs(failoverMs, ready, firstBatch, heals);
       const unavailable = observation.requests.filter((r) => r.status === 503).length;
       notes.push(
         `primary :${victim.port} SIGKILLed at replication offset ${replication.master_repl_offset} with ${replication.connected_slaves} replica(s); :${promoted.port} promoted and every node ok after ${seconds(failoverMs)}; ` +
           `APIs ready ${seconds(ready)}, first batch ${seconds(firstBatch)} after; the killed node restarted and back as a replica ${seconds(rejoinedMs)} after; ${unavailable} answers 503 in the run`,
         `${counted.acknowledged} admissions acknowledged (202) before the promotion: ${counted.survivedInRedis} in the cluster after it, ${counted.survivedAsWallet} only as a wallet, LOST ${counted.lost.size}`,
-        `the cluster vs Postgres right after the promotion: ${describeRewind(picture, truthAtKill)}; healed: ${codes.map((code) => `${code} ${heals[code] ? `${seconds(heals[code]!.ms)} after the kill (${heals[code]!.why ?? '?'})` : 'not needed or never'}`).join(', ')}`,
+        `the cluster vs Postgres right after the promotion: ${describeRewind(picture, truthAtKill)}; healed: ${describeHeals(codes, heals)}`,
       );
       return {
         observation,

@@ -7,6 +7,7 @@ import { createRedis } from '@coupons/shared/runtime';
 import { waitFor } from '@coupons/shared/testing';
 import type { ChaosCluster } from '../cluster.ts';
 import { FAST_PATH_REBUILT, logEvents } from '../service-log.ts';
+import { seconds } from './common.ts';
 
 /** Per coupon: Postgres's high-water mark (decided_seq) and issued count. */
 export type HighWater = Record<string, { decidedSeq: number; issued: number }>;
@@ -65,7 +66,20 @@ export async function whatRedisHolds(url: string, cluster: ChaosCluster, codes: 
  * Per coupon: milliseconds from `since` to its first "fast-path state rebuilt from Postgres"
  * (with its `why`), or null when none came within `timeoutMs` (or the coupon needed none).
  */
-export async function healsAfter(cluster: ChaosCluster, codes: readonly string[], since: number, timeoutMs: number): Promise<Record<string, { ms: number; why?: string } | null>> {
+export type Heals = Record<string, { ms: number; why?: string } | null>;
+
+/** "A0001 1.2 s after the kill (missing), B0001 not needed or never": the heals of a failover, per coupon. */
+export function describeHeals(codes: readonly string[], heals: Heals): string {
+  return codes.map((code) => `${code} ${heals[code] ? `${seconds(heals[code]!.ms)} after the kill (${heals[code]!.why ?? '?'})` : 'not needed or never'}`).join(', ');
+}
+
+/** From the kill until the APIs were ready, a batch was decided and every heal was done (null if one never came). */
+export function failoverRecoveryMs(failoverMs: number, ready: number | null, firstBatch: number | null, heals: Heals): number | null {
+  const healMs = Object.values(heals).filter((h) => h !== null).map((h) => h!.ms);
+  return ready === null || firstBatch === null ? null : Math.max(failoverMs + ready, failoverMs + firstBatch, ...healMs);
+}
+
+export async function healsAfter(cluster: ChaosCluster, codes: readonly string[], since: number, timeoutMs: number): Promise<Heals> {
   const first = (code: string) => logEvents(cluster.services, FAST_PATH_REBUILT).find((e) => e.coupon === code && e.time >= since);
   await waitFor(() => codes.every((code) => first(code) !== undefined), { timeoutMs, intervalMs: 50, message: 'every coupon healed' }).catch(() => {});
   return Object.fromEntries(

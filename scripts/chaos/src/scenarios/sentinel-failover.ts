@@ -12,7 +12,7 @@ import type { Scenario } from '../scenario.ts';
 import { scenarioCoupons } from '../scenario.ts';
 import { answeredShare, startBurst } from '../traffic.ts';
 import { apisReadyAfter, explainWallets, finishBurst, firstBatchAfter, idleWhenDone, seconds } from './common.ts';
-import { acknowledgedBefore, describeRewind, healsAfter, postgresHighWater, whatRedisHolds } from './rewind.ts';
+import { acknowledgedBefore, describeHeals, describeRewind, failoverRecoveryMs, healsAfter, postgresHighWater, whatRedisHolds } from './rewind.ts';
 
 const SLOW_BATCHES = { BATCH_SIZE: '5', FAULT_DELAY_BEFORE_COMMIT_MS: '150' };
 
@@ -87,14 +87,13 @@ function sentinelFailover(durability: 'async' | 'replica'): Scenario {
       }
       // From the kill: the promotion, then every API ready, a batch decided and every heal done.
       const failoverMs = promotedAt - killedAt;
-      const healMs = Object.values(heals).filter((h) => h !== null).map((h) => h!.ms);
-      const recoverMs = ready === null || firstBatch === null ? null : Math.max(failoverMs + ready, failoverMs + firstBatch, ...healMs);
+      const recoverMs = failoverRecoveryMs(failoverMs, ready, firstBatch, heals);
       notes.push(
         `primary SIGKILLed at ${replication.master_repl_offset} replication offset with ${replication.connected_slaves} replicas; promoted :${promotedPort} after ${seconds(promotedAt - killedAt)}; ` +
           `APIs ready ${seconds(ready)}, first batch ${seconds(firstBatch)} after the promotion`,
         `${counted.acknowledged} admissions acknowledged (202) before the promotion: ${counted.survivedInRedis} on the promoted replica, ${counted.survivedAsWallet} only as a wallet, LOST ${counted.lost.size}` +
           (durability === 'replica' ? `; replica confirmations published before the kill: ${markersBeforeKill}` : ''),
-        `the promoted replica vs Postgres at the kill: ${describeRewind(picture, truthAtKill)}; healed: ${codes.map((code) => `${code} ${heals[code] ? `${seconds(heals[code]!.ms)} after the kill (${heals[code]!.why ?? '?'})` : 'not needed or never'}`).join(', ')}`,
+        `the promoted replica vs Postgres at the kill: ${describeRewind(picture, truthAtKill)}; healed: ${describeHeals(codes, heals)}`,
       );
       return {
         observation,

@@ -301,12 +301,6 @@ export class ReplicaAck {
       );
       if (moved >= 0) failure = `write connection ${moved} reconnected or is on another server than the acknowledged one`;
     }
-    if (failure) {
-      this.stats.failed++;
-      waiter.reject(new ReplicaAckError(this.options.retryAfterSeconds, failure));
-    } else {
-      this.stats.confirmed++;
-      waiter.resolve();
-    }
+    this.finish(waiter, failure);
   }
 }
